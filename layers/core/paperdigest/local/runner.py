@@ -1,0 +1,297 @@
+"""Drive the real Lambda handlers against the local stack, with the events AWS sends.
+
+- ingest gets a scheduled event;
+- summarize gets SQS batches the way the event source mapping delivers them: at
+  most ``BatchSize`` records, at most ``MaximumConcurrency`` batches at once, the
+  partial batch response honoured (reported records become visible again, the
+  rest are deleted), the queue's redrive policy moving a record to the DLQ after
+  its last receive;
+- publish gets the DigestReady event that EventBridge routed to its rule.
+
+Time is compressed in one place only: a failed record becomes visible again after
+``retry_delay`` seconds (doubling per receive) instead of the queue's visibility
+timeout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from paperdigest.aws import client
+from paperdigest.local.stack import ACCOUNT, REGION, Stack
+from paperdigest.local.template import FunctionSpec
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass(slots=True)
+class LambdaContext:
+    """The parts of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    timeout_s: int
+    memory_limit_in_mb: int = 1024
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed = time.monotonic() - self.started
+        return max(0, int((self.timeout_s - elapsed) * 1000))
+
+
+@dataclass(slots=True)
+class DrainStats:
+    """What the runner saw while the queue drained."""
+
+    batches: int = 0
+    records: int = 0
+    reported_failures: int = 0
+    handler_errors: int = 0
+    published: list[str] = field(default_factory=list)
+
+
+def load_handler(root: Path, spec: FunctionSpec) -> Handler:
+    """Import a function's handler from its code folder under a unique module name."""
+    module_name, _, attr = spec.handler.rpartition(".")
+    path = root / spec.code_uri / f"{module_name.replace('.', '/')}.py"
+    unique = f"lambda_{spec.name}_{module_name}"
+    module_spec = importlib.util.spec_from_file_location(unique, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module: ModuleType = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    handler: Handler = getattr(module, attr)
+    return handler
+
+
+def scheduled_event(spec: FunctionSpec, detail: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """The event EventBridge Scheduler's rule sends, with optional ``detail``."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{spec.name}-Daily"],
+        "detail": detail,
+    }
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """An SQS event as Lambda's event source mapping builds it from received messages."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+class Runner:
+    """Invokes the handlers of a local stack; one instance per run."""
+
+    def __init__(self, root: Path, stack: Stack, retry_delay: float = 0.2) -> None:
+        self._root = root
+        self._stack = stack
+        self._retry_delay = retry_delay
+        self._handlers: dict[str, Handler] = {}
+        self._lock = threading.Lock()
+        os.environ.update(stack.environment())
+
+    def handler(self, name: str) -> Handler:
+        if name not in self._handlers:
+            self._handlers[name] = load_handler(self._root, self._stack.functions[name])
+        return self._handlers[name]
+
+    def invoke(self, name: str, event: dict[str, Any]) -> Any:
+        spec = self._stack.functions[name]
+        return self.handler(name)(event, LambdaContext(spec.name, spec.timeout))
+
+    def function_with(self, predicate: Callable[[FunctionSpec], bool]) -> FunctionSpec:
+        for spec in self._stack.functions.values():
+            if predicate(spec):
+                return spec
+        raise LookupError("no function matches")
+
+    def ingest(self, detail: dict[str, Any], now: dt.datetime | None = None) -> Any:
+        spec = self.function_with(lambda s: s.schedule is not None)
+        event = scheduled_event(spec, detail, now or dt.datetime.now(dt.UTC))
+        return self.invoke(spec.name, event)
+
+    def drain(
+        self, on_batch: Callable[[], None] | None = None, deadline_s: float = 3600
+    ) -> DrainStats:
+        """Deliver queued work and routed events until nothing is left; return what happened."""
+        consumer = self.function_with(lambda s: s.sqs is not None)
+        assert consumer.sqs is not None
+        source = consumer.sqs
+        url = self._stack.queues[source.queue]
+        arn = _queue_arn(url)
+        stats = DrainStats()
+        sqs = client("sqs", REGION)
+        end = time.monotonic() + deadline_s
+
+        with ThreadPoolExecutor(max_workers=source.max_concurrency) as pool:
+            running: set[Future[None]] = set()
+            while time.monotonic() < end:
+                while len(running) < source.max_concurrency:
+                    messages = sqs.receive_message(
+                        QueueUrl=url,
+                        MaxNumberOfMessages=source.batch_size,
+                        AttributeNames=["All"],
+                        WaitTimeSeconds=0,
+                    ).get("Messages", [])
+                    if not messages:
+                        break
+                    running.add(pool.submit(self._deliver, consumer, url, arn, messages, stats))
+                if running:
+                    done, running = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        future.result()
+                        if on_batch:
+                            on_batch()
+                    continue
+                if self._route_events(stats):
+                    continue
+                if _queue_empty(url):
+                    break
+                time.sleep(min(self._retry_delay, 0.2))
+        return stats
+
+    def _deliver(
+        self,
+        spec: FunctionSpec,
+        url: str,
+        arn: str,
+        messages: list[dict[str, Any]],
+        stats: DrainStats,
+    ) -> None:
+        sqs = client("sqs", REGION)
+        try:
+            response = self.invoke(spec.name, sqs_event(messages, arn))
+        except Exception:
+            # NOTE: as in Lambda, an invocation that raises fails its whole batch.
+            logger.exception("invocation failed", extra={"function": spec.name})
+            failed_ids = {m["MessageId"] for m in messages}
+            with self._lock:
+                stats.handler_errors += 1
+        else:
+            failures = (response or {}).get("batchItemFailures", [])
+            failed_ids = {f["itemIdentifier"] for f in failures}
+        with self._lock:
+            stats.batches += 1
+            stats.records += len(messages)
+            stats.reported_failures += len(failed_ids)
+
+        done = [m for m in messages if m["MessageId"] not in failed_ids]
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+                ],
+            )
+        for message in messages:
+            if message["MessageId"] in failed_ids:
+                receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+                _visible_later(
+                    url, message["ReceiptHandle"], self._retry_delay * 2 ** (receives - 1)
+                )
+
+    def _route_events(self, stats: DrainStats) -> bool:
+        """Deliver events that rules routed to the local events queue; return whether any were."""
+        sqs = client("sqs", REGION)
+        messages = sqs.receive_message(
+            QueueUrl=self._stack.events_queue, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        for message in messages:
+            event = json.loads(message["Body"])
+            spec = self.function_with(lambda s, e=event: _matches(s, e))
+            self.invoke(spec.name, event)
+            stats.published.append(str(event.get("detail", {}).get("date", "")))
+            sqs.delete_message(
+                QueueUrl=self._stack.events_queue, ReceiptHandle=message["ReceiptHandle"]
+            )
+        return bool(messages)
+
+
+def _visible_later(url: str, receipt: str, delay: float) -> None:
+    """Make a failed record visible again after ``delay`` seconds, not the queue's timeout."""
+    timer = threading.Timer(delay, _make_visible, args=(url, receipt))
+    timer.daemon = True
+    timer.start()
+
+
+def _make_visible(url: str, receipt: str) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        client("sqs", REGION).change_message_visibility(
+            QueueUrl=url, ReceiptHandle=receipt, VisibilityTimeout=0
+        )
+    except ClientError:
+        # NOTE: the record was received again or moved meanwhile; its new receipt rules.
+        return
+
+
+def _matches(spec: FunctionSpec, event: dict[str, Any]) -> bool:
+    pattern = spec.rule_pattern or {}
+    if not pattern:
+        return False
+    return all(event.get(key) in allowed for key, allowed in pattern.items())
+
+
+def _queue_arn(url: str) -> str:
+    attrs = client("sqs", REGION).get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return str(attrs["Attributes"]["QueueArn"])
+
+
+def _queue_empty(url: str) -> bool:
+    attrs = client("sqs", REGION).get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return (
+        int(attrs["ApproximateNumberOfMessages"]) == 0
+        and int(attrs["ApproximateNumberOfMessagesNotVisible"]) == 0
+    )

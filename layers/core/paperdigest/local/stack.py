@@ -1,0 +1,272 @@
+"""The template's resources on a moto server on loopback, kept between runs on disk.
+
+Physical names are ``<stack>-<LogicalId>`` (lowercased for buckets). A state folder
+holds a snapshot of the table, the bucket and the queues, taken through boto3
+after a run and replayed into a fresh server before the next one, so that a
+second run sees the first one's records and digests as a deployed stack would.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from paperdigest.aws import client, reset_clients
+from paperdigest.errors import ConfigError
+from paperdigest.local.template import (
+    FunctionSpec,
+    Resolver,
+    functions,
+    load_template,
+    pattern_json,
+)
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+EVENTS_QUEUE = "local-events"
+SNAPSHOT_VERSION = 1
+
+
+@dataclass(slots=True)
+class Stack:
+    """Physical names of the local resources and the functions that use them."""
+
+    name: str
+    endpoint: str
+    tables: dict[str, str] = field(default_factory=dict)
+    buckets: dict[str, str] = field(default_factory=dict)
+    queues: dict[str, str] = field(default_factory=dict)
+    buses: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    events_queue: str = ""
+    queue_attributes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def environment(self) -> dict[str, str]:
+        """The union of every function's environment (the variables never disagree)."""
+        env: dict[str, str] = {}
+        for spec in self.functions.values():
+            for key, value in spec.environment.items():
+                if env.get(key, value) != value:
+                    raise ConfigError(
+                        f"functions disagree on {key}; run them in separate processes"
+                    )
+                env[key] = value
+        return env
+
+
+class MotoServer:
+    """A moto server on 127.0.0.1 with fake credentials in the environment."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.endpoint = ""
+
+    def start(self) -> str:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        os.environ.update(
+            AWS_ENDPOINT_URL=self.endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_SESSION_TOKEN="testing",
+            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=REGION,
+        )
+        reset_clients()
+        return self.endpoint
+
+    def stop(self) -> None:
+        self._server.stop()
+        reset_clients()
+
+
+def create_stack(
+    template_path: Path, endpoint: str, name: str, parameters: dict[str, str]
+) -> Stack:
+    """Create every resource the template declares that the local stack can serve."""
+    template = load_template(template_path)
+    stack = Stack(name=name, endpoint=endpoint)
+    names: dict[str, str] = {}
+    attributes: dict[tuple[str, str], str] = {}
+    resolver = Resolver(template, name, names, attributes, parameters)
+    resources = template["Resources"]
+
+    # Queues without a redrive policy first: a queue's DLQ must exist before it.
+    ordered = sorted(
+        resources.items(), key=lambda kv: "RedrivePolicy" in kv[1].get("Properties", {})
+    )
+    for logical, resource in ordered:
+        kind, props = resource["Type"], resolver.value(resource.get("Properties", {}))
+        physical = f"{name}-{logical}"
+        if kind == "AWS::DynamoDB::Table":
+            _create_table(physical, props)
+            stack.tables[logical] = names[logical] = physical
+        elif kind == "AWS::S3::Bucket":
+            bucket = physical.lower()
+            _create_bucket(bucket, props)
+            stack.buckets[logical] = names[logical] = bucket
+        elif kind == "AWS::SQS::Queue":
+            url, arn, attrs = _create_queue(physical, props)
+            stack.queues[logical] = names[logical] = url
+            stack.queue_attributes[logical] = attrs
+            attributes[(logical, "Arn")] = arn
+            attributes[(logical, "QueueName")] = physical
+        elif kind == "AWS::Events::EventBus":
+            bus = str(props.get("Name", physical))
+            client("events", REGION).create_event_bus(Name=bus)
+            stack.buses[logical] = names[logical] = bus
+
+    stack.functions = functions(template, resolver)
+    stack.events_queue = _route_rules(stack)
+    return stack
+
+
+def _create_table(name: str, props: dict[str, Any]) -> None:
+    client("dynamodb", REGION).create_table(
+        TableName=name,
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+    )
+
+
+def _create_bucket(name: str, props: dict[str, Any]) -> None:
+    s3 = client("s3", REGION)
+    s3.create_bucket(Bucket=name)
+    if "PublicAccessBlockConfiguration" in props:
+        s3.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+        )
+
+
+def _create_queue(name: str, props: dict[str, Any]) -> tuple[str, str, dict[str, str]]:
+    attrs = {
+        key: str(props[key])
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
+        if key in props
+    }
+    if "RedrivePolicy" in props:
+        attrs["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+    sqs = client("sqs", REGION)
+    url: str = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
+    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return url, arn, attrs
+
+
+def _route_rules(stack: Stack) -> str:
+    """Create each EventBridge rule with a local queue as its target.
+
+    NOTE: in AWS the rule's target is the function. Locally the rule delivers to
+    a queue that the runner reads, because a Lambda target makes moto fail every
+    ``put_events`` on the bus; the event still goes through EventBridge.
+    """
+    sqs, events = client("sqs", REGION), client("events", REGION)
+    url: str = sqs.create_queue(QueueName=f"{stack.name}-{EVENTS_QUEUE}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    for spec in stack.functions.values():
+        if spec.rule_pattern is None:
+            continue
+        rule = f"{spec.name}-rule"
+        events.put_rule(
+            Name=rule, EventBusName=spec.rule_bus, EventPattern=pattern_json(spec.rule_pattern)
+        )
+        events.put_targets(
+            Rule=rule,
+            EventBusName=spec.rule_bus,
+            Targets=[{"Id": spec.name, "Arn": arn}],
+        )
+    return url
+
+
+# --- snapshots ---------------------------------------------------------------------
+def save_state(stack: Stack, folder: Path) -> None:
+    """Write the table, the bucket and the queues' messages to ``folder``."""
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    state: dict[str, Any] = {"version": SNAPSHOT_VERSION, "tables": {}, "buckets": {}, "queues": {}}
+
+    dynamodb = client("dynamodb", REGION)
+    for logical, table in stack.tables.items():
+        items: list[dict[str, Any]] = []
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+            items.extend(page["Items"])
+        state["tables"][logical] = items
+
+    s3 = client("s3", REGION)
+    for logical, bucket in stack.buckets.items():
+        objects = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for entry in page.get("Contents", []):
+                obj = s3.get_object(Bucket=bucket, Key=entry["Key"])
+                objects.append(
+                    {
+                        "key": entry["Key"],
+                        "content_type": obj.get("ContentType", "binary/octet-stream"),
+                        "cache_control": obj.get("CacheControl"),
+                        "body": base64.b64encode(obj["Body"].read()).decode("ascii"),
+                    }
+                )
+        state["buckets"][logical] = objects
+
+    for logical, url in stack.queues.items():
+        state["queues"][logical] = _drain_bodies(url)
+
+    (tmp / "state.json").write_text(json.dumps(state), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+
+
+def load_state(stack: Stack, folder: Path) -> bool:
+    """Replay a snapshot into a fresh stack; return False when there is none."""
+    path = folder / "state.json"
+    if not path.exists():
+        return False
+    state = json.loads(path.read_text(encoding="utf-8"))
+    if state.get("version") != SNAPSHOT_VERSION:
+        raise ConfigError(f"{path} was written by another version; run with --fresh")
+
+    dynamodb = client("dynamodb", REGION)
+    for logical, items in state["tables"].items():
+        for item in items:
+            dynamodb.put_item(TableName=stack.tables[logical], Item=item)
+    s3 = client("s3", REGION)
+    for logical, objects in state["buckets"].items():
+        for obj in objects:
+            extra = {"CacheControl": obj["cache_control"]} if obj.get("cache_control") else {}
+            s3.put_object(
+                Bucket=stack.buckets[logical],
+                Key=obj["key"],
+                Body=base64.b64decode(obj["body"]),
+                ContentType=obj["content_type"],
+                **extra,
+            )
+    sqs = client("sqs", REGION)
+    for logical, bodies in state["queues"].items():
+        for body in bodies:
+            sqs.send_message(QueueUrl=stack.queues[logical], MessageBody=body)
+    return True
+
+
+def _drain_bodies(url: str) -> list[str]:
+    """Read every message body of a queue without deleting (they are re-sent on load)."""
+    sqs = client("sqs", REGION)
+    bodies: list[str] = []
+    while True:
+        response = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)
+        messages = response.get("Messages", [])
+        if not messages:
+            return bodies
+        bodies.extend(m["Body"] for m in messages)

@@ -1,0 +1,1 @@
+"""The three stages of a digest run: ingest, summarize, publish."""

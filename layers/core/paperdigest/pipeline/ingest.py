@@ -1,0 +1,135 @@
+"""Ingest: from source documents to a recorded run and one message per paper."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from paperdigest.errors import QuietDay, SourceError
+from paperdigest.messaging import WorkMessage, WorkQueue
+from paperdigest.models import ParsedInput, SkippedEntry
+from paperdigest.ranking import Ranked, rank, select
+from paperdigest.sources import is_new_announcement, merge_papers, parse_document
+from paperdigest.storage import PaperItem, Store
+from paperdigest.taxonomy import Taxonomy
+
+logger = Logger(child=True)
+
+
+@dataclass(slots=True)
+class Collected:
+    """Parsed source documents and the documents that could not be read."""
+
+    inputs: list[ParsedInput] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IngestOutcome:
+    """What an ingest run did: ``status`` is ``queued`` or ``quiet``."""
+
+    date: str
+    status: str
+    selected: list[Ranked]
+    candidates: int
+    skipped: list[SkippedEntry]
+    errors: list[str]
+
+
+def parse_documents(documents: list[tuple[str, bytes]]) -> Collected:
+    """Parse each named document; a document that fails is reported, the rest go on."""
+    collected = Collected()
+    for name, data in documents:
+        try:
+            collected.inputs.append(parse_document(data, name))
+        except SourceError as exc:
+            logger.error("source document rejected", extra={"document": name, "reason": str(exc)})
+            collected.errors.append(f"{name}: {exc}")
+    return collected
+
+
+def digest_date(
+    inputs: list[ParsedInput], override: str | None, today: Callable[[], dt.date]
+) -> str:
+    """The digest's date: the override, else the latest announcement date, else today."""
+    if override:
+        return dt.date.fromisoformat(override).isoformat()
+    announced = [i.announced for i in inputs if i.announced]
+    return max(announced) if announced else today().isoformat()
+
+
+def ingest(
+    collected: Collected,
+    *,
+    store: Store,
+    queue: WorkQueue,
+    taxonomy: Taxonomy,
+    language: str,
+    max_papers: int,
+    per_category_cap: int,
+    include_replacements: bool = False,
+    date: str | None = None,
+    today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
+) -> IngestOutcome:
+    """Select the day's papers, record the run and send one message per paper.
+
+    Raises ``SourceError`` when no source could be read, and ``QuietDay`` when the
+    sources were read but hold no new paper; in both cases nothing is written.
+    """
+    if not collected.inputs:
+        raise SourceError("no source could be read: " + "; ".join(collected.errors))
+
+    run_date = digest_date(collected.inputs, date, today)
+    candidates = merge_papers(collected.inputs)
+    if not include_replacements:
+        candidates = [p for p in candidates if is_new_announcement(p)]
+    skipped = [s for i in collected.inputs for s in i.skipped]
+    for entry in skipped:
+        logger.warning("entry skipped", extra={"source": entry.source, "reason": entry.reason})
+    if not candidates:
+        raise QuietDay(f"no new papers for {run_date}")
+
+    chosen = select(rank(candidates, taxonomy), max_papers, per_category_cap)
+    items = [_paper_item(position, item) for position, item in enumerate(chosen)]
+    stats: dict[str, Any] = {
+        "candidates": len(candidates),
+        "selected": len(chosen),
+        "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
+        "source_errors": collected.errors,
+        "sources": sorted({k for i in collected.inputs for k in [i.kind]}),
+        "taxonomy_version": taxonomy.version,
+    }
+    store.create_run(run_date, language, items, stats)
+    queue.send([WorkMessage("paper", run_date, item.paper.arxiv_id) for item in chosen])
+    logger.info(
+        "run queued",
+        extra={"run_date": run_date, "candidates": len(candidates), "selected": len(chosen)},
+    )
+    return IngestOutcome(
+        date=run_date,
+        status="queued",
+        selected=chosen,
+        candidates=len(candidates),
+        skipped=skipped,
+        errors=collected.errors,
+    )
+
+
+def _paper_item(position: int, ranked: Ranked) -> PaperItem:
+    paper = ranked.paper
+    return PaperItem(
+        "",
+        f"PAPER#{paper.arxiv_id}",
+        arxiv_id=paper.arxiv_id,
+        rank=position,
+        score=ranked.score,
+        score_parts=ranked.parts,
+        paper=paper.to_dict(),
+    )
+
+
+__all__ = ["Collected", "IngestOutcome", "QuietDay", "digest_date", "ingest", "parse_documents"]

@@ -1,0 +1,235 @@
+"""Summarize: one work message at a time, idempotent by (date, paper or category).
+
+A paper message classifies and summarizes one paper; when every paper of the run
+has settled (done or failed), the one consumer that notices first sends one
+message per category. A category message writes that category's synthesis from
+its papers' records; when every category has settled, the one consumer that
+notices first puts the DigestReady event.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from aws_lambda_powertools import Logger
+
+from paperdigest.errors import DigestError, LLMFatalError, StorageError
+from paperdigest.messaging import DigestEvents, WorkMessage, WorkQueue
+from paperdigest.models import Category, CategorySynthesis, Paper, PaperSummary
+from paperdigest.storage import DONE, FAILED, IN_PROGRESS, RunItem, Store
+from paperdigest.taxonomy import Taxonomy
+
+logger = Logger(child=True)
+
+RemainingMs = Callable[[], int]
+
+
+class Engine(Protocol):
+    """What writes summaries: the embedded summarizer or an LLM."""
+
+    name: str
+
+    def summarize_paper(
+        self, paper: Paper, taxonomy: Taxonomy, remaining_ms: RemainingMs | None
+    ) -> PaperSummary: ...
+
+    def synthesize_category(
+        self,
+        category: Category,
+        papers: list[Paper],
+        records: list[PaperSummary],
+        remaining_ms: RemainingMs | None,
+    ) -> CategorySynthesis: ...
+
+
+class WorkInProgress(DigestError):
+    """Another live attempt holds the lease; the message is retried later."""
+
+
+class WorkFailed(DigestError):
+    """The work failed for good; the message goes on to the dead-letter queue."""
+
+
+@dataclass(slots=True)
+class Delivery:
+    """How often SQS has handed out this message, and the limit before the DLQ."""
+
+    receive_count: int = 1
+    max_receive_count: int = 5
+
+    @property
+    def last(self) -> bool:
+        return self.receive_count >= self.max_receive_count
+
+
+class SummarizeService:
+    """Handles work messages; raises to leave a message on the queue for a retry."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        queue: WorkQueue,
+        events: DigestEvents,
+        engine: Engine,
+        taxonomy: Taxonomy,
+        lease_seconds: int,
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._events = events
+        self._engine = engine
+        self._taxonomy = taxonomy
+        self._lease = lease_seconds
+
+    def handle(
+        self, message: WorkMessage, delivery: Delivery, remaining_ms: RemainingMs | None
+    ) -> None:
+        """Do the work a message names, once; raise when it must be retried or dead-lettered."""
+        if message.kind == "paper":
+            self._paper(message.date, message.key, delivery, remaining_ms)
+        else:
+            self._category(message.date, message.key, delivery, remaining_ms)
+
+    # --- papers ----------------------------------------------------------------
+    def _paper(
+        self, date: str, arxiv_id: str, delivery: Delivery, remaining_ms: RemainingMs | None
+    ) -> None:
+        try:
+            item = self._store.get_paper(date, arxiv_id)
+        except StorageError:
+            # NOTE: a message of a run that was replaced by a newer ingest of the
+            # same date; the new run sent its own messages, so this one is spent.
+            logger.warning(
+                "stale paper message dropped", extra={"run_date": date, "paper_id": arxiv_id}
+            )
+            return
+
+        claim = self._store.claim_paper(item, self._lease)
+        if not claim.acquired:
+            self._not_claimed(date, arxiv_id, claim.status, kind="paper")
+            return
+
+        paper = Paper.from_dict(item.paper)
+        try:
+            summary = self._engine.summarize_paper(paper, self._taxonomy, remaining_ms)
+        except LLMFatalError as exc:
+            self._paper_failed(item, date, arxiv_id, f"{type(exc).__name__}: {exc}")
+            raise WorkFailed(str(exc)) from exc
+        except DigestError as exc:
+            if delivery.last:
+                self._paper_failed(item, date, arxiv_id, f"{type(exc).__name__}: {exc}")
+                raise WorkFailed(str(exc)) from exc
+            self._store.release(item, claim.owner)
+            logger.warning(
+                "paper attempt failed",
+                extra={"run_date": date, "paper_id": arxiv_id, "attempt": delivery.receive_count},
+            )
+            raise
+
+        if self._store.finish_paper(item, claim.owner, summary.category, summary.to_dict()):
+            logger.info(
+                "paper summarized",
+                extra={"run_date": date, "paper_id": arxiv_id, "category": summary.category},
+            )
+        self._settled_paper(date, arxiv_id, failed=False)
+
+    def _paper_failed(self, item: object, date: str, arxiv_id: str, reason: str) -> None:
+        logger.error(
+            "paper failed", extra={"run_date": date, "paper_id": arxiv_id, "reason": reason}
+        )
+        self._store.fail_paper(item, reason)  # type: ignore[arg-type]
+        self._settled_paper(date, arxiv_id, failed=True)
+
+    def _settled_paper(self, date: str, arxiv_id: str, failed: bool) -> None:
+        run = self._store.settle_paper(date, arxiv_id, failed)
+        if len(run.settled_ids or ()) < len(run.paper_ids) or not self._store.mark_once(
+            run, "fanout_at"
+        ):
+            return
+        self._fan_out(run)
+
+    def _fan_out(self, run: RunItem) -> None:
+        groups: dict[str, list[str]] = defaultdict(list)
+        for item in self._store.papers(run.date):
+            if item.status == DONE and item.category:
+                groups[item.category].append(item.arxiv_id)
+        logger.info("papers settled", extra={"run_date": run.date, "categories": sorted(groups)})
+        self._store.update_run(run, categories=sorted(groups), status="synthesizing")
+        if not groups:
+            self._ready(run)
+            return
+        self._store.create_categories(run.date, dict(groups))
+        self._queue.send([WorkMessage("category", run.date, c) for c in sorted(groups)])
+
+    # --- categories ------------------------------------------------------------
+    def _category(
+        self, date: str, category_id: str, delivery: Delivery, remaining_ms: RemainingMs | None
+    ) -> None:
+        try:
+            item = self._store.get_category(date, category_id)
+        except StorageError:
+            logger.warning(
+                "stale category message dropped", extra={"run_date": date, "category": category_id}
+            )
+            return
+
+        claim = self._store.claim_category(item, self._lease)
+        if not claim.acquired:
+            self._not_claimed(date, category_id, claim.status, kind="category")
+            return
+
+        papers, records = [], []
+        for arxiv_id in item.paper_ids:
+            paper_item = self._store.get_paper(date, arxiv_id)
+            papers.append(Paper.from_dict(paper_item.paper))
+            records.append(PaperSummary.from_dict(paper_item.summary or {}))
+        category = self._taxonomy.get(category_id)
+        try:
+            synthesis = self._engine.synthesize_category(category, papers, records, remaining_ms)
+        except DigestError as exc:
+            if delivery.last or isinstance(exc, LLMFatalError):
+                reason = f"{type(exc).__name__}: {exc}"
+                logger.error(
+                    "category failed",
+                    extra={"run_date": date, "category": category_id, "reason": reason},
+                )
+                self._store.fail_category(item, reason)
+                self._settled_category(date, category_id)
+                raise WorkFailed(str(exc)) from exc
+            self._store.release(item, claim.owner)
+            raise
+
+        if self._store.finish_category(item, claim.owner, synthesis.to_dict()):
+            logger.info("category synthesized", extra={"run_date": date, "category": category_id})
+        self._settled_category(date, category_id)
+
+    def _settled_category(self, date: str, category_id: str) -> None:
+        run = self._store.settle_category(date, category_id)
+        if len(run.settled_categories or ()) < len(run.categories):
+            return
+        self._ready(run)
+
+    def _ready(self, run: RunItem) -> None:
+        if not self._store.mark_once(run, "ready_at"):
+            return
+        self._store.update_run(run, status="ready")
+        self._events.digest_ready(run.date)
+        logger.info("digest ready", extra={"run_date": run.date})
+
+    # --- shared ----------------------------------------------------------------
+    def _not_claimed(self, date: str, key: str, status: str, kind: str) -> None:
+        if status == IN_PROGRESS:
+            raise WorkInProgress(f"{kind} {key} of {date} is being worked on")
+        if status == FAILED:
+            raise WorkFailed(f"{kind} {key} of {date} has failed")
+        logger.info(
+            "duplicate delivery skipped", extra={"run_date": date, "key": key, "kind": kind}
+        )
+        if kind == "paper":
+            self._settled_paper(date, key, failed=False)
+        else:
+            self._settled_category(date, key)

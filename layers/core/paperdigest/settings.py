@@ -1,0 +1,87 @@
+"""Typed settings of each function, read once from the environment at cold start."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    """Where a run's data lives; the same for every function."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    table_name: str
+    bucket_name: str
+    queue_url: str = ""
+    event_bus_name: str = "default"
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+    language: Literal["ko", "en"] = Field(default="ko", alias="DIGEST_LANGUAGE")
+
+
+class IngestSettings(CommonSettings):
+    """Sources and selection of the ingest function.
+
+    ``input_uris`` lists recorded source documents in the bucket (``s3://`` or
+    bare keys); when empty, the configured live sources are fetched.
+    """
+
+    max_papers: int = Field(default=15, ge=1)
+    per_category_cap: int = Field(default=4, ge=1)
+    input_uris: list[str] = Field(default_factory=list)
+    include_replacements: bool = False
+    hf_daily: bool = True
+    rss_categories: list[str] = Field(
+        default_factory=lambda: [
+            "cs.AI",
+            "cs.LG",
+            "cs.CV",
+            "cs.CL",
+            "cs.RO",
+            "cs.NE",
+            "stat.ML",
+            "quant-ph",
+        ]
+    )
+
+
+class SummarizeSettings(CommonSettings):
+    """LLM endpoint and delivery limits of the summarize function.
+
+    ``openai_api_key`` serves local runs; deployed functions name an SSM
+    parameter in ``openai_api_key_param`` instead, read through Powertools.
+    """
+
+    openai_api_key: SecretStr | None = None
+    openai_api_key_param: str = ""
+    openai_base_url: str = ""
+    openai_model: str = "gpt-4o-mini"
+    openai_fallback_model: str = ""
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 3
+    max_receive_count: int = 5
+    lease_seconds: int = 300
+
+
+class PublishSettings(CommonSettings):
+    """Where and how the digest is published."""
+
+    site_prefix: str = "digests/"
+
+
+@cache
+def ingest_settings() -> IngestSettings:
+    return IngestSettings()  # type: ignore[call-arg]
+
+
+@cache
+def summarize_settings() -> SummarizeSettings:
+    return SummarizeSettings()  # type: ignore[call-arg]
+
+
+@cache
+def publish_settings() -> PublishSettings:
+    return PublishSettings()  # type: ignore[call-arg]

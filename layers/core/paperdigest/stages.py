@@ -1,0 +1,166 @@
+"""Wiring of each Lambda stage: settings, adapters and the core service, built once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from paperdigest.aws import client
+from paperdigest.errors import QuietDay
+from paperdigest.messaging import DigestEvents, WorkMessage, WorkQueue
+from paperdigest.pipeline.summarize import Delivery, RemainingMs, SummarizeService
+from paperdigest.settings import ingest_settings, publish_settings, summarize_settings
+from paperdigest.storage import Store, bind_table
+from paperdigest.taxonomy import load_taxonomy
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRequest:
+    """What a scheduled event asks of ingest.
+
+    EventBridge's scheduled event carries only its time; a manual or local run may
+    add ``detail`` with ``date``, ``inputs`` (object keys of recorded source
+    documents in the bucket), ``max_papers`` and ``language``.
+    """
+
+    time: str
+    date: str | None = None
+    inputs: tuple[str, ...] = ()
+    max_papers: int | None = None
+    language: str | None = None
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> IngestRequest:
+        detail = event.get("detail") or {}
+        return cls(
+            time=str(event.get("time", "")),
+            date=detail.get("date"),
+            inputs=tuple(detail.get("inputs", ())),
+            max_papers=detail.get("max_papers"),
+            language=detail.get("language"),
+        )
+
+    def today(self) -> dt.date:
+        """The UTC day the event fired, or today when it carries no time."""
+        if self.time:
+            return dt.datetime.fromisoformat(self.time.replace("Z", "+00:00")).date()
+        return dt.datetime.now(dt.UTC).date()
+
+
+def run_ingest(request: IngestRequest) -> dict[str, Any]:
+    """Run ingest for one scheduled event; return a summary of the run."""
+    from paperdigest.pipeline.ingest import ingest, parse_documents
+
+    settings = ingest_settings()
+    bind_table(settings.table_name, settings.aws_region)
+    inputs = request.inputs or tuple(settings.input_uris)
+    if inputs:
+        collected = parse_documents(
+            [(key, _read_object(settings.bucket_name, key)) for key in inputs]
+        )
+    else:
+        collected = _fetch_live(settings, request)
+
+    try:
+        outcome = ingest(
+            collected,
+            store=Store(),
+            queue=WorkQueue(settings.queue_url, settings.aws_region),
+            taxonomy=load_taxonomy(),
+            language=request.language or settings.language,
+            max_papers=request.max_papers or settings.max_papers,
+            per_category_cap=settings.per_category_cap,
+            include_replacements=settings.include_replacements,
+            date=request.date,
+            today=request.today,
+        )
+    except QuietDay as exc:
+        logger.info("quiet day", extra={"reason": str(exc)})
+        return {"status": "quiet", "reason": str(exc), "errors": collected.errors}
+    return {
+        "status": outcome.status,
+        "date": outcome.date,
+        "candidates": outcome.candidates,
+        "selected": [r.paper.arxiv_id for r in outcome.selected],
+        "skipped": len(outcome.skipped),
+        "errors": outcome.errors,
+    }
+
+
+def _read_object(bucket: str, key: str) -> bytes:
+    if key.startswith("s3://"):
+        bucket, _, key = key[len("s3://") :].partition("/")
+    body: bytes = (
+        client("s3", ingest_settings().aws_region).get_object(Bucket=bucket, Key=key)["Body"].read()
+    )
+    return body
+
+
+def _fetch_live(settings: Any, request: IngestRequest) -> Any:
+    from paperdigest.errors import SourceError
+    from paperdigest.pipeline.ingest import Collected
+    from paperdigest.sources.fetch import Fetcher
+
+    fetcher = Fetcher()
+    collected = Collected()
+    jobs: list[tuple[str, Any]] = []
+    if settings.hf_daily:
+        jobs.append(
+            ("hf-daily", lambda: fetcher.hf_daily(request.date or request.today().isoformat()))
+        )
+    for category in settings.rss_categories:
+        jobs.append((f"arxiv-rss:{category}", lambda c=category: fetcher.arxiv_rss(c)))
+    for name, job in jobs:
+        try:
+            collected.inputs.append(job())
+        except SourceError as exc:
+            logger.error("source failed", extra={"source": name, "reason": str(exc)})
+            collected.errors.append(f"{name}: {exc}")
+    return collected
+
+
+@cache
+def summarize_service() -> SummarizeService:
+    """The summarize service of this process, built on first use."""
+    from paperdigest.engines import make_engine
+
+    settings = summarize_settings()
+    bind_table(settings.table_name, settings.aws_region)
+    return SummarizeService(
+        store=Store(),
+        queue=WorkQueue(settings.queue_url, settings.aws_region),
+        events=DigestEvents(settings.event_bus_name, settings.aws_region),
+        engine=make_engine(settings),
+        taxonomy=load_taxonomy(),
+        lease_seconds=settings.lease_seconds,
+    )
+
+
+def handle_work(body: str, receive_count: int, remaining_ms: RemainingMs | None) -> None:
+    """Handle one SQS work message; raise to report it as a batch item failure."""
+    delivery = Delivery(receive_count, summarize_settings().max_receive_count)
+    summarize_service().handle(WorkMessage.from_body(body), delivery, remaining_ms)
+
+
+def run_publish(event: dict[str, Any]) -> dict[str, Any]:
+    """Publish the digest that a DigestReady event names; return the written keys."""
+    from paperdigest.pipeline.publish import publish
+
+    settings = publish_settings()
+    bind_table(settings.table_name, settings.aws_region)
+    date = str(event["detail"]["date"])
+    objects = publish(
+        Store(),
+        load_taxonomy(),
+        settings.bucket_name,
+        settings.aws_region,
+        date,
+        settings.site_prefix,
+    )
+    return {"date": date, "keys": [o.key for o in objects]}

@@ -1,0 +1,387 @@
+"""DynamoDB records of a digest run, through pynamodb.
+
+One table holds every run. Items of a run share the partition ``RUN#<date>``:
+
+- ``RUN``          the run record: what was selected, what has settled, counts.
+- ``PAPER#<id>``   one selected paper: metadata, score, status, lease, summary.
+- ``CAT#<id>``     one category of the day: its papers, status, lease, synthesis.
+
+A paper or category is claimed with a conditional write that takes a lease; a
+lease left by an attempt that died expires, so nothing is blocked for good. The
+run record counts settled work with string sets (``ADD`` is idempotent), so a
+redelivered message can never count twice.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.models import Model
+
+from paperdigest.errors import StorageError
+
+PENDING = "pending"
+IN_PROGRESS = "in_progress"
+DONE = "done"
+FAILED = "failed"
+
+
+def _run_pk(date: str) -> str:
+    return f"RUN#{date}"
+
+
+class _Item(Model):
+    """Base of every item: the composite key, a TTL and the last update time."""
+
+    class Meta:
+        table_name = "unbound"
+        region = "us-east-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    updated_at = NumberAttribute(default=0)
+    expires_at = NumberAttribute(null=True)
+
+
+class RunItem(_Item):
+    """The run record of one digest date."""
+
+    SK: ClassVar[str] = "RUN"
+
+    date = UnicodeAttribute()
+    status = UnicodeAttribute(default="ingested")
+    language = UnicodeAttribute(default="ko")
+    engine = UnicodeAttribute(default="")
+    paper_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    settled_ids = UnicodeSetAttribute(default=set)
+    failed_ids = UnicodeSetAttribute(default=set)
+    categories = ListAttribute(of=UnicodeAttribute, default=list)
+    settled_categories = UnicodeSetAttribute(default=set)
+    stats = JSONAttribute(default=dict)
+    fanout_at = NumberAttribute(null=True)
+    ready_at = NumberAttribute(null=True)
+    published_at = NumberAttribute(null=True)
+    digest_key = UnicodeAttribute(null=True)
+
+
+class PaperItem(_Item):
+    """One selected paper of a run."""
+
+    arxiv_id = UnicodeAttribute()
+    rank = NumberAttribute()
+    score = NumberAttribute(default=0)
+    score_parts = JSONAttribute(default=dict)
+    paper = JSONAttribute()
+    status = UnicodeAttribute(default=PENDING)
+    lease_owner = UnicodeAttribute(null=True)
+    lease_until = NumberAttribute(default=0)
+    attempts = NumberAttribute(default=0)
+    category = UnicodeAttribute(null=True)
+    summary = JSONAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+
+
+class CategoryItem(_Item):
+    """One category of a run's digest."""
+
+    category = UnicodeAttribute()
+    paper_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    status = UnicodeAttribute(default=PENDING)
+    lease_owner = UnicodeAttribute(null=True)
+    lease_until = NumberAttribute(default=0)
+    attempts = NumberAttribute(default=0)
+    synthesis = JSONAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+
+
+_MODELS: tuple[type[_Item], ...] = (RunItem, PaperItem, CategoryItem)
+
+
+def bind_table(table_name: str, region: str) -> None:
+    """Point every model at ``table_name`` and drop cached connections."""
+    for model in (_Item, *_MODELS):
+        model.Meta.table_name = table_name
+        model.Meta.region = region
+        model._connection = None
+
+
+@dataclass(slots=True)
+class Claim:
+    """The outcome of claiming a paper or category.
+
+    ``acquired`` is true when this attempt holds the lease and must do the work;
+    otherwise ``status`` says why not (``done``, ``failed`` or ``in_progress``).
+    """
+
+    acquired: bool
+    status: str
+    owner: str = ""
+
+
+class Store:
+    """Reads and writes the items of digest runs.
+
+    Every method raises ``StorageError`` when DynamoDB refuses a write for a
+    reason other than a lost race, which is reported in the return value.
+    """
+
+    def __init__(self, clock: Any = time.time) -> None:
+        self._clock = clock
+
+    # --- runs ------------------------------------------------------------------
+    def create_run(
+        self, date: str, language: str, papers: list[PaperItem], stats: dict[str, Any]
+    ) -> RunItem:
+        """Write a fresh run record and its paper items, replacing an older run of the date."""
+        self.delete_run(date)
+        now = int(self._clock())
+        run = RunItem(
+            _run_pk(date),
+            RunItem.SK,
+            date=date,
+            language=language,
+            paper_ids=[p.arxiv_id for p in papers],
+            stats=stats,
+            updated_at=now,
+        )
+        with PaperItem.batch_write() as batch:
+            for item in papers:
+                item.pk = _run_pk(date)
+                item.updated_at = now
+                batch.save(item)
+        run.save()
+        return run
+
+    def get_run(self, date: str) -> RunItem | None:
+        """Return the run record of ``date``, or None when there is none."""
+        try:
+            return RunItem.get(_run_pk(date), RunItem.SK, consistent_read=True)
+        except RunItem.DoesNotExist:
+            return None
+
+    def latest_run(self) -> RunItem | None:
+        """Return the run record with the latest date, or None."""
+        runs = [item for item in RunItem.scan(RunItem.sk == RunItem.SK)]
+        return max(runs, key=lambda r: r.date) if runs else None
+
+    def delete_run(self, date: str) -> int:
+        """Delete every item of the run of ``date``; return how many were deleted."""
+        items = list(_Item.query(_run_pk(date)))
+        with _Item.batch_write() as batch:
+            for item in items:
+                batch.delete(item)
+        return len(items)
+
+    def update_run(self, run: RunItem, **values: Any) -> None:
+        """Set plain attributes of a run record."""
+        actions = [getattr(RunItem, name).set(value) for name, value in values.items()]
+        actions.append(RunItem.updated_at.set(int(self._clock())))
+        run.update(actions=actions)
+
+    def settle_paper(self, date: str, arxiv_id: str, failed: bool) -> RunItem:
+        """Count a paper as settled (idempotent); return the run record after the write."""
+        run = RunItem(_run_pk(date), RunItem.SK)
+        actions = [RunItem.settled_ids.add({arxiv_id})]
+        if failed:
+            actions.append(RunItem.failed_ids.add({arxiv_id}))
+        else:
+            actions.append(RunItem.failed_ids.delete({arxiv_id}))
+        run.update(actions=actions, condition=RunItem.pk.exists())
+        return run
+
+    def settle_category(self, date: str, category: str) -> RunItem:
+        """Count a category as settled (idempotent); return the run record after the write."""
+        run = RunItem(_run_pk(date), RunItem.SK)
+        run.update(
+            actions=[RunItem.settled_categories.add({category})], condition=RunItem.pk.exists()
+        )
+        return run
+
+    def mark_once(self, run: RunItem, attribute: str) -> bool:
+        """Set a timestamp attribute if it is unset; return True for the one caller that set it."""
+        field = getattr(RunItem, attribute)
+        try:
+            run.update(actions=[field.set(int(self._clock()))], condition=field.does_not_exist())
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise StorageError(f"cannot mark run {attribute}") from exc
+        return True
+
+    # --- papers ----------------------------------------------------------------
+    def papers(self, date: str) -> list[PaperItem]:
+        """Return the paper items of a run in rank order."""
+        items = PaperItem.query(
+            _run_pk(date), PaperItem.sk.startswith("PAPER#"), consistent_read=True
+        )
+        return sorted(items, key=lambda p: p.rank)
+
+    def get_paper(self, date: str, arxiv_id: str) -> PaperItem:
+        """Return one paper item; raise ``StorageError`` when it does not exist."""
+        try:
+            return PaperItem.get(_run_pk(date), f"PAPER#{arxiv_id}", consistent_read=True)
+        except PaperItem.DoesNotExist as exc:
+            raise StorageError(f"paper {arxiv_id} is not part of the run of {date}") from exc
+
+    def claim_paper(self, item: PaperItem, lease_seconds: int) -> Claim:
+        """Take the lease on a paper unless it is settled or leased by a live attempt."""
+        return self._claim(item, PaperItem, lease_seconds)
+
+    def finish_paper(
+        self, item: PaperItem, owner: str, category: str, summary: dict[str, Any]
+    ) -> bool:
+        """Store a paper's summary if ``owner`` still holds its lease; return whether it did."""
+        return self._finish(
+            item,
+            PaperItem,
+            owner,
+            [
+                PaperItem.category.set(category),
+                PaperItem.summary.set(summary),
+                PaperItem.error.remove(),
+            ],
+        )
+
+    def fail_paper(self, item: PaperItem, reason: str) -> None:
+        """Mark a paper failed with the reason; failed papers are settled."""
+        item.update(
+            actions=[
+                PaperItem.status.set(FAILED),
+                PaperItem.error.set(reason[:1000]),
+                PaperItem.lease_owner.remove(),
+                PaperItem.updated_at.set(int(self._clock())),
+            ]
+        )
+
+    def reset_paper(self, item: PaperItem) -> None:
+        """Return a failed paper to pending so that it is tried again."""
+        item.update(actions=[PaperItem.status.set(PENDING), PaperItem.attempts.set(0)])
+
+    # --- categories ------------------------------------------------------------
+    def create_categories(self, date: str, groups: dict[str, list[str]]) -> None:
+        """Write one pending category item per category with its paper ids."""
+        now = int(self._clock())
+        with CategoryItem.batch_write() as batch:
+            for category, ids in groups.items():
+                batch.save(
+                    CategoryItem(
+                        _run_pk(date),
+                        f"CAT#{category}",
+                        category=category,
+                        paper_ids=ids,
+                        updated_at=now,
+                    )
+                )
+
+    def categories(self, date: str) -> list[CategoryItem]:
+        """Return the category items of a run."""
+        return list(
+            CategoryItem.query(
+                _run_pk(date), CategoryItem.sk.startswith("CAT#"), consistent_read=True
+            )
+        )
+
+    def get_category(self, date: str, category: str) -> CategoryItem:
+        """Return one category item; raise ``StorageError`` when it does not exist."""
+        try:
+            return CategoryItem.get(_run_pk(date), f"CAT#{category}", consistent_read=True)
+        except CategoryItem.DoesNotExist as exc:
+            raise StorageError(f"category {category} is not part of the run of {date}") from exc
+
+    def claim_category(self, item: CategoryItem, lease_seconds: int) -> Claim:
+        """Take the lease on a category unless it is settled or leased by a live attempt."""
+        return self._claim(item, CategoryItem, lease_seconds)
+
+    def finish_category(self, item: CategoryItem, owner: str, synthesis: dict[str, Any]) -> bool:
+        """Store a category's synthesis if ``owner`` still holds its lease."""
+        return self._finish(
+            item,
+            CategoryItem,
+            owner,
+            [CategoryItem.synthesis.set(synthesis), CategoryItem.error.remove()],
+        )
+
+    def fail_category(self, item: CategoryItem, reason: str) -> None:
+        """Mark a category failed with the reason."""
+        item.update(
+            actions=[
+                CategoryItem.status.set(FAILED),
+                CategoryItem.error.set(reason[:1000]),
+                CategoryItem.lease_owner.remove(),
+            ]
+        )
+
+    # --- shared ----------------------------------------------------------------
+    def _claim(self, item: Any, model: Any, lease_seconds: int) -> Claim:
+        now = int(self._clock())
+        owner = uuid.uuid4().hex
+        free = (model.status == PENDING) | (
+            (model.status == IN_PROGRESS) & (model.lease_until < now)
+        )
+        try:
+            item.update(
+                actions=[
+                    model.status.set(IN_PROGRESS),
+                    model.lease_owner.set(owner),
+                    model.lease_until.set(now + lease_seconds),
+                    model.attempts.add(1),
+                    model.updated_at.set(now),
+                ],
+                condition=free,
+            )
+        except UpdateError as exc:
+            if not _is_condition_failure(exc):
+                raise StorageError("cannot claim item") from exc
+            item.refresh(consistent_read=True)
+            return Claim(acquired=False, status=item.status)
+        return Claim(acquired=True, status=IN_PROGRESS, owner=owner)
+
+    def release(self, item: PaperItem | CategoryItem, owner: str) -> None:
+        """Give back a lease after a failed attempt, so that the retry can claim at once."""
+        model = type(item)
+        try:
+            item.update(
+                actions=[model.status.set(PENDING), model.lease_owner.remove()],
+                condition=(model.lease_owner == owner) & (model.status == IN_PROGRESS),
+            )
+        except UpdateError as exc:
+            if not _is_condition_failure(exc):
+                raise StorageError("cannot release lease") from exc
+
+    def _finish(self, item: Any, model: Any, owner: str, actions: list[Any]) -> bool:
+        try:
+            item.update(
+                actions=[
+                    *actions,
+                    model.status.set(DONE),
+                    model.lease_owner.remove(),
+                    model.updated_at.set(int(self._clock())),
+                ],
+                condition=(model.lease_owner == owner) & (model.status == IN_PROGRESS),
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise StorageError("cannot store result") from exc
+        return True
+
+
+def iter_all_items() -> Iterator[_Item]:
+    """Yield every item of the table (used to snapshot the local stack)."""
+    yield from _Item.scan()
+
+
+def _is_condition_failure(exc: UpdateError | PutError) -> bool:
+    return exc.cause_response_code == "ConditionalCheckFailedException"
