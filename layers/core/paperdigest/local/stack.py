@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
-import shutil
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,13 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 EVENTS_QUEUE = "local-events"
 SNAPSHOT_VERSION = 1
+STATE_FILE = "state.json"
+LOCAL_TYPES = (
+    "AWS::DynamoDB::Table",
+    "AWS::S3::Bucket",
+    "AWS::SQS::Queue",
+    "AWS::Events::EventBus",
+)
 
 
 @dataclass(slots=True)
@@ -69,9 +77,16 @@ class MotoServer:
         self.endpoint = ""
 
     def start(self) -> str:
+        # NOTE: the server logs every request at INFO through werkzeug.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
+        # NOTE: moto keeps its backends per process, so a second server in the same
+        # process would see the first one's resources; start from empty.
+        urllib.request.urlopen(
+            urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        ).close()
         os.environ.update(
             AWS_ENDPOINT_URL=self.endpoint,
             AWS_ACCESS_KEY_ID="testing",
@@ -104,7 +119,10 @@ def create_stack(
         resources.items(), key=lambda kv: "RedrivePolicy" in kv[1].get("Properties", {})
     )
     for logical, resource in ordered:
-        kind, props = resource["Type"], resolver.value(resource.get("Properties", {}))
+        kind = resource["Type"]
+        if kind not in LOCAL_TYPES:
+            continue
+        props = resolver.value(resource.get("Properties", {}))
         physical = f"{name}-{logical}"
         if kind == "AWS::DynamoDB::Table":
             _create_table(physical, props)
@@ -193,9 +211,7 @@ def _route_rules(stack: Stack) -> str:
 # --- snapshots ---------------------------------------------------------------------
 def save_state(stack: Stack, folder: Path) -> None:
     """Write the table, the bucket and the queues' messages to ``folder``."""
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     state: dict[str, Any] = {"version": SNAPSHOT_VERSION, "tables": {}, "buckets": {}, "queues": {}}
 
     dynamodb = client("dynamodb", REGION)
@@ -224,14 +240,15 @@ def save_state(stack: Stack, folder: Path) -> None:
     for logical, url in stack.queues.items():
         state["queues"][logical] = _drain_bodies(url)
 
-    (tmp / "state.json").write_text(json.dumps(state), encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    # Written aside and renamed, so that an interrupted save leaves the old state whole.
+    tmp = folder / (STATE_FILE + ".tmp")
+    tmp.write_text(json.dumps(state), encoding="utf-8")
+    tmp.replace(folder / STATE_FILE)
 
 
 def load_state(stack: Stack, folder: Path) -> bool:
     """Replay a snapshot into a fresh stack; return False when there is none."""
-    path = folder / "state.json"
+    path = folder / STATE_FILE
     if not path.exists():
         return False
     state = json.loads(path.read_text(encoding="utf-8"))
