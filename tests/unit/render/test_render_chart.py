@@ -8,11 +8,13 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import CATEGORY_OF, FAILED_IDS
 from fontTools.ttLib import TTFont
 from matplotlib import font_manager
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from PIL import Image
+from render_samples import CATEGORY_OF, FAILED_IDS
+
 from paperdigest.render import chart
 from paperdigest.render.chart import (
     CHART_TEXT,
@@ -23,7 +25,6 @@ from paperdigest.render.chart import (
     render_chart,
 )
 from paperdigest.taxonomy import load_taxonomy
-from PIL import Image
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DATE = "2024-09-24"

@@ -9,8 +9,9 @@ import sys
 from html.parser import HTMLParser
 
 import pytest
-from conftest import CATEGORY_OF, FAILED_IDS, NO_SYNTHESIS, build_digest, load_papers
 from markdown_it import MarkdownIt
+from render_samples import CATEGORY_OF, FAILED_IDS, NO_SYNTHESIS, build_digest, load_papers
+
 from paperdigest.models import Digest, Finding, Paper
 from paperdigest.render import escape_md, render_markdown
 from paperdigest.render.markdown import LABELS, TITLE
