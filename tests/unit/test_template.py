@@ -1,0 +1,89 @@
+"""The SAM template: linted with the SAM transform, and mirrored by the local stack."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from paperdigest.local.template import Resolver, functions, load_template
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+
+
+def _cfn_lint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
+    assert exe, "cfn-lint is a dev dependency"
+    return subprocess.run([exe, *map(str, paths)], capture_output=True, text=True, check=False)
+
+
+def test_template_passes_cfn_lint() -> None:
+    result = _cfn_lint(TEMPLATE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+SEEDED_ERRORS = {
+    "batch-failures": ("ReportBatchItemFailures", "ReportBatchItemFailure"),
+    "runtime": ("Runtime: python3.12", "Runtime: python3.99"),
+    "getatt": ("!GetAtt PapersDLQ.Arn", "!GetAtt PapersDLQ.Nope"),
+}
+
+
+def test_cfn_lint_catches_seeded_errors(tmp_path: Path) -> None:
+    # Given copies of the template, each with one seeded error
+    text = TEMPLATE.read_text(encoding="utf-8")
+    paths = []
+    for name, (original, broken) in SEEDED_ERRORS.items():
+        assert original in text
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(text.replace(original, broken, 1), encoding="utf-8")
+        paths.append(path)
+
+    # When the pinned cfn-lint (which runs the SAM transform) reads them
+    result = _cfn_lint(*paths)
+
+    # Then it reports every one of them
+    assert result.returncode != 0
+    for path in paths:
+        assert str(path) in result.stdout, path.name
+
+
+def _resolved_functions() -> dict[str, object]:
+    template = load_template(TEMPLATE)
+    names = {
+        "DigestTable": "table",
+        "SiteBucket": "bucket",
+        "PapersQueue": "queue-url",
+        "DigestBus": "bus",
+    }
+    attributes = {("PapersQueue", "Arn"): "arn", ("PapersDLQ", "Arn"): "dlq-arn"}
+    return functions(template, Resolver(template, "stack", names, attributes, {}))  # type: ignore[return-value]
+
+
+def test_summarize_delivery_settings_hold() -> None:
+    # The queue's visibility timeout is at least six times the consumer's timeout,
+    # the DLQ takes a message after at least five receives, batches report failures.
+    template = load_template(TEMPLATE)
+    queue = template["Resources"]["PapersQueue"]["Properties"]
+    specs = _resolved_functions()
+    summarize = specs["SummarizeFunction"]
+    assert queue["VisibilityTimeout"] >= 6 * summarize.timeout  # type: ignore[attr-defined]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] >= 5
+    assert summarize.sqs.report_failures  # type: ignore[attr-defined]
+    assert summarize.sqs.max_concurrency >= 2  # type: ignore[attr-defined]
+
+
+def test_each_function_has_its_trigger_and_settings() -> None:
+    specs = _resolved_functions()
+    assert specs["IngestFunction"].schedule.startswith("cron(")  # type: ignore[attr-defined]
+    assert specs["SummarizeFunction"].sqs.queue == "PapersQueue"  # type: ignore[attr-defined]
+    publish = specs["PublishFunction"]
+    assert publish.rule_pattern == {"source": ["paperdigest"], "detail-type": ["DigestReady"]}  # type: ignore[attr-defined]
+    for spec in specs.values():
+        env = spec.environment  # type: ignore[attr-defined]
+        assert env["TABLE_NAME"] == "table" and env["BUCKET_NAME"] == "bucket"
+        assert (REPO / spec.code_uri / "app.py").is_file()  # type: ignore[attr-defined]
+    # The API key never sits in the template's environment.
+    assert "OPENAI_API_KEY" not in specs["SummarizeFunction"].environment  # type: ignore[attr-defined]
