@@ -73,6 +73,9 @@ def test_summarize_delivery_settings_hold() -> None:
     assert queue["RedrivePolicy"]["maxReceiveCount"] >= 5
     assert summarize.sqs.report_failures  # type: ignore[attr-defined]
     assert summarize.sqs.max_concurrency >= 2  # type: ignore[attr-defined]
+    env = summarize.environment  # type: ignore[attr-defined]
+    assert int(env["MAX_RECEIVE_COUNT"]) == queue["RedrivePolicy"]["maxReceiveCount"]
+    assert int(env["LEASE_SECONDS"]) >= summarize.timeout  # type: ignore[attr-defined]
 
 
 def test_each_function_has_its_trigger_and_settings() -> None:
