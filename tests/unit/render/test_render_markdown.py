@@ -103,7 +103,7 @@ def test_every_paper_listed_once_with_its_arxiv_link(digest: Digest) -> None:
         assert markdown.count(link) == 1, paper.arxiv_id
     for section in digest.sections:
         for paper in section.papers:
-            line = f" - {escape_md(paper.title)} (<https://arxiv.org/abs/{paper.arxiv_id}>)"
+            line = f" - {escape_md(paper.title)} (https://arxiv.org/abs/{paper.arxiv_id})"
             assert markdown.splitlines().count(line) == 1
     assert "huggingface.co" not in markdown
 

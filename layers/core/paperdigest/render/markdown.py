@@ -25,8 +25,10 @@ _SAFE_LINK = re.compile(r"https://arxiv\.org/abs/[A-Za-z0-9.\-/]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _WHITESPACE = re.compile(r"\s+")
 _ENTITY_LIKE = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
-_PUNCTUATION = re.compile(r"([\\`*_\[\]()|#~])")
-_LIST_NUMBER = re.compile(r"^(\d+)\.")
+# NOTE: parentheses stay as they are: with brackets escaped no link can form, and
+# escaping them would litter the raw Markdown that people read.
+_PUNCTUATION = re.compile(r"([\\`*_\[\]|#~])")
+_LIST_NUMBER = re.compile(r"^(\d+)([.)])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +127,7 @@ def escape_md(text: str) -> str:
     text = _PUNCTUATION.sub(r"\\\1", text)
     if text[:1] in ("-", "+", "="):
         return "\\" + text
-    return _LIST_NUMBER.sub(r"\1\\.", text)
+    return _LIST_NUMBER.sub(r"\1\\\2", text)
 
 
 def render_markdown(digest: Digest) -> str:
@@ -195,7 +197,7 @@ def _findings(findings: list[Finding], titles: dict[str, str], labels: Labels) -
 def _paper_line(paper: Paper, mark: str = "") -> str:
     """Return a source line: the escaped title and the abstract link built from the id."""
     link = paper.link
-    shown = f"<{link}>" if _SAFE_LINK.fullmatch(link) else escape_md(link)
+    shown = link if _SAFE_LINK.fullmatch(link) else escape_md(link)
     line = f" - {escape_md(paper.title)} ({shown})"
     return f"{line} — {mark}" if mark else line
 
