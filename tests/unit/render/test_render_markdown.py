@@ -150,7 +150,7 @@ def test_failed_papers_are_listed_and_marked(digest: Digest) -> None:
     body = chunks["## ⚠️ 요약 실패"]
     assert len(digest.failed) == len(FAILED_IDS)
     for paper in digest.failed:
-        line = f" - {escape_md(paper.title)} (<{paper.link}>) — **요약 실패**"
+        line = f" - {escape_md(paper.title)} ({paper.link}) — **요약 실패**"
         assert line in body.splitlines()
 
 
