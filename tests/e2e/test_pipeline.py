@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 
 import pytest
@@ -76,7 +77,7 @@ def test_arxiv_api_response_in_english_with_a_paper_cap(run_cli) -> None:
     assert len(links) == len(set(links)) == 8
     selected = result.selected_ids(date)
     assert sorted(links) == sorted(f"https://arxiv.org/abs/{i}" for i in selected)
-    assert "**요약:**" not in markdown
+    assert not re.search("[\uac00-\ud7a3]", markdown), "Korean text in an English digest"
 
 
 def test_second_run_sees_the_first_runs_state(run_cli, tmp_path) -> None:

@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="print a run's counts")
     status.add_argument("--date", type=_date, help="the run's date (default: the latest)")
     _stack_options(status)
+
+    serve = commands.add_parser("serve", help="serve the locally published site on 127.0.0.1")
+    serve.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the site folder")
+    serve.add_argument("--port", type=int, default=8000, help="the port (0: any free port)")
     return parser
 
 
@@ -63,6 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args, sys.stdout, sys.stderr)
+        if args.command == "serve":
+            from paperdigest.local.serve import serve
+
+            serve(args.out, args.port)
+            return 0
         return cmd_status(args, sys.stdout)
     except DigestError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -83,15 +92,22 @@ def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     log_path = args.state / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
     log_path.parent.mkdir(parents=True, exist_ok=True)
 
+    # Language and paper count are stack parameters, as with `sam deploy`.
+    parameters = {}
+    if args.language:
+        parameters["DigestLanguage"] = args.language
+    if args.max_papers:
+        parameters["MaxPapers"] = str(args.max_papers)
     with (
         log_path.open("w", encoding="utf-8") as log,
-        local_session(args.state, fresh=args.fresh, root=args.root, log_stream=log) as session,
+        local_session(
+            args.state, fresh=args.fresh, root=args.root, log_stream=log, parameters=parameters
+        ) as session,
     ):
         keys = _upload_inputs(session, documents)
         detail: dict[str, Any] = {"inputs": keys}
-        for name in ("date", "language", "max_papers"):
-            if getattr(args, name) is not None:
-                detail[name] = getattr(args, name)
+        if args.date:
+            detail["date"] = args.date
         result = session.runner.ingest(detail)
         _delete_inputs(session, keys)
         for error in result.get("errors", []):

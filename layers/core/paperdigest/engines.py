@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-from paperdigest.models import Category, CategorySynthesis, Paper, PaperSummary
-from paperdigest.pipeline.summarize import Engine, RemainingMs
+from typing import TYPE_CHECKING
+
 from paperdigest.settings import SummarizeSettings
-from paperdigest.taxonomy import Taxonomy
 
-
-class EmbeddedEngine:
-    """The extractive summarizer and rule-based classifier; needs no network."""
-
-    name = "embedded"
-
-    def __init__(self, language: str) -> None:
-        self._language = language
-
-    def summarize_paper(
-        self, paper: Paper, taxonomy: Taxonomy, remaining_ms: RemainingMs | None
-    ) -> PaperSummary:
-        from paperdigest.summarize.embedded import summarize_paper
-
-        return summarize_paper(paper, taxonomy, language=self._language)
-
-    def synthesize_category(
-        self,
-        category: Category,
-        papers: list[Paper],
-        records: list[PaperSummary],
-        remaining_ms: RemainingMs | None,
-    ) -> CategorySynthesis:
-        from paperdigest.summarize.embedded import synthesize_category
-
-        return synthesize_category(category, papers, records, language=self._language)
+if TYPE_CHECKING:
+    from paperdigest.summarize import Summarizer
 
 
 def api_key(settings: SummarizeSettings) -> str | None:
@@ -47,11 +22,23 @@ def api_key(settings: SummarizeSettings) -> str | None:
     return str(value) or None
 
 
-def make_engine(settings: SummarizeSettings) -> Engine:
-    """Return the LLM engine when an API key is configured, else the embedded one."""
+def make_engine(settings: SummarizeSettings) -> Summarizer:
+    """Return the LLM summarizer when an API key is configured, else the embedded one."""
+    from paperdigest.summarize import make_summarizer
+
     key = api_key(settings)
     if not key:
-        return EmbeddedEngine(settings.language)
-    from paperdigest.summarize.llm import make_llm_engine
+        return make_summarizer(None, settings.language)
 
-    return make_llm_engine(settings, key)
+    from paperdigest.summarize.llm import LLMSettings
+
+    llm = LLMSettings(
+        api_key=key,
+        model=settings.openai_model,
+        base_url=settings.openai_base_url or None,
+        fallback_model=settings.openai_fallback_model or None,
+        timeout_s=settings.llm_timeout_s,
+        max_retries=settings.llm_max_retries,
+        language=settings.language,
+    )
+    return make_summarizer(llm, settings.language)

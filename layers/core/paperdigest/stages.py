@@ -26,14 +26,13 @@ class IngestRequest:
 
     EventBridge's scheduled event carries only its time; a manual or local run may
     add ``detail`` with ``date``, ``inputs`` (object keys of recorded source
-    documents in the bucket), ``max_papers`` and ``language``.
+    documents in the bucket) and ``max_papers``.
     """
 
     time: str
     date: str | None = None
     inputs: tuple[str, ...] = ()
     max_papers: int | None = None
-    language: str | None = None
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> IngestRequest:
@@ -43,7 +42,6 @@ class IngestRequest:
             date=detail.get("date"),
             inputs=tuple(detail.get("inputs", ())),
             max_papers=detail.get("max_papers"),
-            language=detail.get("language"),
         )
 
     def today(self) -> dt.date:
@@ -73,7 +71,7 @@ def run_ingest(request: IngestRequest) -> dict[str, Any]:
             store=Store(),
             queue=WorkQueue(settings.queue_url, settings.aws_region),
             taxonomy=load_taxonomy(),
-            language=request.language or settings.language,
+            language=settings.language,
             max_papers=request.max_papers or settings.max_papers,
             per_category_cap=settings.per_category_cap,
             include_replacements=settings.include_replacements,

@@ -12,37 +12,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
 from paperdigest.errors import DigestError, LLMFatalError, StorageError
 from paperdigest.messaging import DigestEvents, WorkMessage, WorkQueue
-from paperdigest.models import Category, CategorySynthesis, Paper, PaperSummary
+from paperdigest.models import Paper, PaperSummary
 from paperdigest.storage import DONE, FAILED, IN_PROGRESS, RunItem, Store
 from paperdigest.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from paperdigest.summarize import Summarizer
 
 logger = Logger(child=True)
 
 RemainingMs = Callable[[], int]
-
-
-class Engine(Protocol):
-    """What writes summaries: the embedded summarizer or an LLM."""
-
-    name: str
-
-    def summarize_paper(
-        self, paper: Paper, taxonomy: Taxonomy, remaining_ms: RemainingMs | None
-    ) -> PaperSummary: ...
-
-    def synthesize_category(
-        self,
-        category: Category,
-        papers: list[Paper],
-        records: list[PaperSummary],
-        remaining_ms: RemainingMs | None,
-    ) -> CategorySynthesis: ...
 
 
 class WorkInProgress(DigestError):
@@ -74,7 +59,7 @@ class SummarizeService:
         store: Store,
         queue: WorkQueue,
         events: DigestEvents,
-        engine: Engine,
+        engine: Summarizer,
         taxonomy: Taxonomy,
         lease_seconds: int,
     ) -> None:
