@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -98,6 +99,12 @@ def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         parameters["DigestLanguage"] = args.language
     if args.max_papers:
         parameters["MaxPapers"] = str(args.max_papers)
+    for variable, parameter in (
+        ("OPENAI_BASE_URL", "OpenAIBaseUrl"),
+        ("OPENAI_MODEL", "OpenAIModel"),
+    ):
+        if os.environ.get(variable):
+            parameters[parameter] = os.environ[variable]
     with (
         log_path.open("w", encoding="utf-8") as log,
         local_session(

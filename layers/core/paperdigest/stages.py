@@ -137,6 +137,7 @@ def summarize_service() -> SummarizeService:
         engine=make_engine(settings),
         taxonomy=load_taxonomy(),
         lease_seconds=settings.lease_seconds,
+        language=settings.language,
     )
 
 

@@ -106,7 +106,15 @@ class CategoryItem(_Item):
     error = UnicodeAttribute(null=True)
 
 
-_MODELS: tuple[type[_Item], ...] = (RunItem, PaperItem, CategoryItem)
+class CacheItem(_Item):
+    """A stored result, reusable by any run: ``pk`` names the work, ``sk`` the writer."""
+
+    value = JSONAttribute()
+
+
+CACHE_TTL_S = 180 * 24 * 3600
+
+_MODELS: tuple[type[_Item], ...] = (RunItem, PaperItem, CategoryItem, CacheItem)
 
 
 def bind_table(table_name: str, region: str) -> None:
@@ -322,6 +330,23 @@ class Store:
                 CategoryItem.lease_owner.remove(),
             ]
         )
+
+    # --- results cache -----------------------------------------------------------
+    def cached(self, work: str, writer: str) -> dict[str, Any] | None:
+        """Return the stored result of ``work`` by ``writer``, or None."""
+        try:
+            item = CacheItem.get(f"CACHE#{work}", writer, consistent_read=True)
+        except CacheItem.DoesNotExist:
+            return None
+        value: dict[str, Any] = item.value
+        return value
+
+    def cache(self, work: str, writer: str, value: dict[str, Any]) -> None:
+        """Store the result of ``work`` by ``writer`` for later runs."""
+        now = int(self._clock())
+        CacheItem(
+            f"CACHE#{work}", writer, value=value, updated_at=now, expires_at=now + CACHE_TTL_S
+        ).save()
 
     # --- shared ----------------------------------------------------------------
     def _claim(self, item: Any, model: Any, lease_seconds: int) -> Claim:

@@ -130,10 +130,18 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 class Runner:
     """Invokes the handlers of a local stack; one instance per run."""
 
-    def __init__(self, root: Path, stack: Stack, retry_delay: float = 0.2) -> None:
+    def __init__(
+        self,
+        root: Path,
+        stack: Stack,
+        retry_delay: float = 0.2,
+        duplicate_deliveries: bool = False,
+    ) -> None:
         self._root = root
         self._stack = stack
         self._retry_delay = retry_delay
+        # Fault injection: SQS delivers at least once; this delivers every message twice.
+        self._duplicate = duplicate_deliveries
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
         os.environ.update(stack.environment())
@@ -183,6 +191,8 @@ class Runner:
                     ).get("Messages", [])
                     if not messages:
                         break
+                    if self._duplicate:
+                        _send_copies(url, messages)
                     running.add(pool.submit(self._deliver, consumer, url, arn, messages, stats))
                 if running:
                     done, running = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -253,6 +263,16 @@ class Runner:
                 QueueUrl=self._stack.events_queue, ReceiptHandle=message["ReceiptHandle"]
             )
         return bool(messages)
+
+
+def _send_copies(url: str, messages: list[dict[str, Any]]) -> None:
+    """Send a second copy of each first-time message, as an at-least-once redelivery."""
+    first = [m for m in messages if m.get("Attributes", {}).get("ApproximateReceiveCount") == "1"]
+    if first:
+        client("sqs", REGION).send_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(first)],
+        )
 
 
 def _visible_later(url: str, receipt: str, delay: float) -> None:

@@ -99,6 +99,7 @@ def local_session(
     parameters: dict[str, str] | None = None,
     log_stream: IO[str] | None = None,
     retry_delay: float = 0.2,
+    duplicate_deliveries: bool = False,
     save: bool = True,
 ) -> Iterator[Session]:
     """Start moto, create the stack, replay the saved state; save it again on success."""
@@ -114,7 +115,9 @@ def local_session(
             project / "template.yaml", server.endpoint, STACK_NAME, parameters or {}
         )
         load_state(stack, state)
-        runner = Runner(project, stack, retry_delay=retry_delay)
+        runner = Runner(
+            project, stack, retry_delay=retry_delay, duplicate_deliveries=duplicate_deliveries
+        )
         restore_logs = _route_logs(log_stream)
         try:
             yield Session(root=project, stack=stack, runner=runner, state=state)

@@ -9,6 +9,8 @@ notices first puts the DigestReady event.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from aws_lambda_powertools import Logger
 
 from paperdigest.errors import DigestError, LLMFatalError, StorageError
 from paperdigest.messaging import DigestEvents, WorkMessage, WorkQueue
-from paperdigest.models import Paper, PaperSummary
+from paperdigest.models import CategorySynthesis, Paper, PaperSummary
 from paperdigest.storage import DONE, FAILED, IN_PROGRESS, RunItem, Store
 from paperdigest.taxonomy import Taxonomy
 
@@ -62,6 +64,7 @@ class SummarizeService:
         engine: Summarizer,
         taxonomy: Taxonomy,
         lease_seconds: int,
+        language: str,
     ) -> None:
         self._store = store
         self._queue = queue
@@ -69,6 +72,7 @@ class SummarizeService:
         self._engine = engine
         self._taxonomy = taxonomy
         self._lease = lease_seconds
+        self._language = language
 
     def handle(
         self, message: WorkMessage, delivery: Delivery, remaining_ms: RemainingMs | None
@@ -99,8 +103,15 @@ class SummarizeService:
             return
 
         paper = Paper.from_dict(item.paper)
+        writer = self._writer()
         try:
-            summary = self._engine.summarize_paper(paper, self._taxonomy, remaining_ms)
+            cached = self._store.cached(f"PAPER#{arxiv_id}", writer)
+            if cached is not None:
+                summary = PaperSummary.from_dict(cached)
+                logger.info("cached summary reused", extra={"run_date": date, "paper_id": arxiv_id})
+            else:
+                summary = self._engine.summarize_paper(paper, self._taxonomy, remaining_ms)
+                self._store.cache(f"PAPER#{arxiv_id}", writer, summary.to_dict())
         except LLMFatalError as exc:
             self._paper_failed(item, date, arxiv_id, f"{type(exc).__name__}: {exc}")
             raise WorkFailed(str(exc)) from exc
@@ -173,8 +184,17 @@ class SummarizeService:
             papers.append(Paper.from_dict(paper_item.paper))
             records.append(PaperSummary.from_dict(paper_item.summary or {}))
         category = self._taxonomy.get(category_id)
+        work = f"CAT#{category_id}#" + _digest_of(records)
+        writer = self._writer()
         try:
-            synthesis = self._engine.synthesize_category(category, papers, records, remaining_ms)
+            cached = self._store.cached(work, writer)
+            if cached is not None:
+                synthesis = CategorySynthesis.from_dict(cached)
+            else:
+                synthesis = self._engine.synthesize_category(
+                    category, papers, records, remaining_ms
+                )
+                self._store.cache(work, writer, synthesis.to_dict())
         except DigestError as exc:
             if delivery.last or isinstance(exc, LLMFatalError):
                 reason = f"{type(exc).__name__}: {exc}"
@@ -206,6 +226,14 @@ class SummarizeService:
         logger.info("digest ready", extra={"run_date": run.date})
 
     # --- shared ----------------------------------------------------------------
+    def _writer(self) -> str:
+        """The cache key part that names what writes: engine, prompts, taxonomy, language."""
+        from paperdigest.summarize.prompts import PROMPT_VERSION
+
+        return "|".join(
+            (self._engine.engine, PROMPT_VERSION, self._taxonomy.version, self._language)
+        )
+
     def _not_claimed(self, date: str, key: str, status: str, kind: str) -> None:
         if status == IN_PROGRESS:
             raise WorkInProgress(f"{kind} {key} of {date} is being worked on")
@@ -218,3 +246,9 @@ class SummarizeService:
             self._settled_paper(date, key, failed=False)
         else:
             self._settled_category(date, key)
+
+
+def _digest_of(records: list[PaperSummary]) -> str:
+    """A short hash of the records a synthesis is written from (its cache key)."""
+    text = json.dumps([r.to_dict() for r in records], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]

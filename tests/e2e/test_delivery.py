@@ -1,0 +1,184 @@
+"""Delivery guarantees of the whole pipeline, with faults injected.
+
+Each test runs the real handlers on the local stack, with a fake OpenAI-compatible
+endpoint, and records its figures; the session prints them at the end.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from paperdigest.classify import classify
+from paperdigest.local import session as local_session_module
+from paperdigest.local.runner import Runner
+from paperdigest.sources import parse_document
+from paperdigest.taxonomy import load_taxonomy
+from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, Reply, server_error, valid
+
+from .conftest import FIXTURES, RunResult, source_lines
+
+pytestmark = pytest.mark.e2e
+
+HF_FILE = FIXTURES / "hf-2024-09-24.json"
+DATE = "2024-09-24"
+PAPERS = 14
+MAX_RECEIVES = 5
+
+
+def _categorising() -> Callable[[RecordedRequest], Reply]:
+    """Valid answers that file each paper where the rule-based classifier would."""
+    taxonomy = load_taxonomy()
+    papers = {p.arxiv_id: p for p in parse_document(HF_FILE.read_bytes()).papers}
+
+    def update(payload: dict[str, Any], request: RecordedRequest) -> dict[str, Any]:
+        found = re.search(r'<paper id="([^"]+)"', request.user_text)
+        if "category" in payload and found and found.group(1) in papers:
+            payload["category"], _ = classify(papers[found.group(1)], taxonomy)
+            payload["confidence"] = 0.9
+        return payload
+
+    return valid(update)
+
+
+@pytest.fixture
+def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    """A fake endpoint configured the way a user configures a real one."""
+    with FakeOpenAI() as fake:
+        fake.default = _categorising()
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-e2e-secret-000")
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("OPENAI_MODEL", "gpt-4o-mini")
+        # One attempt per delivery, so that every failure goes back through SQS.
+        monkeypatch.setenv("LLM_MAX_RETRIES", "1")
+        yield fake
+
+
+def _sections(markdown: str) -> int:
+    return sum(1 for line in markdown.splitlines() if line.startswith("## ") and "⚠️" not in line)
+
+
+def _dlq_bodies(result: RunResult) -> list[dict[str, str]]:
+    state = json.loads((result.state / "state.json").read_text(encoding="utf-8"))
+    return [json.loads(body) for body in state["queues"]["PapersDLQ"]]
+
+
+def _failed_ids(result: RunResult) -> set[str]:
+    record = result.run_record(DATE)
+    return set(record.get("failed_ids", {}).get("SS", []))  # type: ignore[union-attr]
+
+
+def test_llm_digest_costs_one_call_per_paper_and_category(run_cli, llm, figures) -> None:
+    result = run_cli("--input", str(HF_FILE), "--fresh")
+
+    assert result.code == 0, result.stderr
+    markdown = result.markdown()
+    categories = _sections(markdown)
+    assert llm.calls == PAPERS + categories
+    assert "gpt-4o-mini" in markdown
+    assert "sk-e2e-secret" not in markdown + result.stderr
+    figures.append(
+        f"{PAPERS} papers with an LLM: LLM calls = {llm.calls} = papers + {categories} categories"
+    )
+
+
+def test_every_message_delivered_twice_costs_nothing_more(
+    run_cli, llm, figures, monkeypatch
+) -> None:
+    # Given an event source that delivers every message twice
+    monkeypatch.setattr(
+        local_session_module, "Runner", functools.partial(Runner, duplicate_deliveries=True)
+    )
+
+    result = run_cli("--input", str(HF_FILE), "--fresh")
+
+    # Then each paper and category still costs one call, and each paper is listed once
+    assert result.code == 0, result.stderr
+    markdown = result.markdown()
+    categories = _sections(markdown)
+    assert llm.calls == PAPERS + categories
+    links = [m["link"] for m in source_lines(markdown)]
+    assert len(links) == len(set(links)) == PAPERS
+    figures.append(f"every message delivered twice: LLM calls = {llm.calls} = papers + categories")
+
+
+def test_thirty_percent_of_llm_calls_failing_loses_nothing(run_cli, llm, figures) -> None:
+    # Given an endpoint where 3 of every 10 calls fail with a server error
+    counter = itertools.count()
+    lock = threading.Lock()
+    healthy = llm.default
+
+    def flaky(request: RecordedRequest) -> Reply:
+        with lock:
+            n = next(counter)
+        return server_error(503) if n % 10 in (0, 3, 6) else healthy(request)
+
+    llm.default = flaky
+
+    result = run_cli("--input", str(HF_FILE), "--fresh")
+
+    # Then every paper is summarized, none is lost and the DLQ is empty
+    assert result.code == 0, result.stderr
+    markdown = result.markdown()
+    assert len(source_lines(markdown)) == PAPERS
+    assert not _failed_ids(result)
+    assert _dlq_bodies(result) == []
+    failures = sum(1 for i in range(llm.calls) if i % 10 in (0, 3, 6))
+    figures.append(
+        f"{PAPERS} papers, 30% of LLM calls failing ({failures} of {llm.calls}): "
+        f"{PAPERS} summarized, 0 lost, 0 in DLQ"
+    )
+
+
+def test_a_paper_that_always_fails_ends_in_the_dlq_and_the_digest(run_cli, llm, figures) -> None:
+    # Given an endpoint that always fails for one paper (RACER, 2409.14674)
+    doomed = "2409.14674"
+    healthy = llm.default
+    llm.default = lambda request: (
+        server_error(500) if f'id="{doomed}"' in request.user_text else healthy(request)
+    )
+
+    result = run_cli("--input", str(HF_FILE), "--fresh")
+
+    # Then it is in the DLQ after the last receive, the others are done, the digest marks it
+    assert result.code == 0, result.stderr
+    assert _failed_ids(result) == {doomed}
+    assert _dlq_bodies(result) == [{"date": DATE, "key": doomed, "kind": "paper"}]
+    attempts = sum(1 for r in llm.requests if f'id="{doomed}"' in r.user_text)
+    assert attempts == MAX_RECEIVES
+    markdown = result.markdown()
+    failed_part = markdown.split("## ⚠️", 1)[1]
+    assert f"https://arxiv.org/abs/{doomed}" in failed_part
+    assert len(source_lines(markdown.split("## ⚠️", 1)[0])) == PAPERS - 1
+    assert f"warning: paper {doomed} could not be summarized" in result.stderr
+    figures.append(
+        f"one paper always failing: in the DLQ after {attempts} receives, "
+        f"the other {PAPERS - 1} done, the digest marks it failed"
+    )
+
+
+def test_ingest_run_twice_gives_one_digest_with_the_same_bytes(
+    run_cli, llm, figures, tmp_path
+) -> None:
+    # Given a first run, and a second run of the same input on the same stack
+    state = tmp_path / "shared-state"
+    first = run_cli("--input", str(HF_FILE), "--fresh", state=state)
+    md1 = first.markdown().encode()
+    png1 = (first.digest_path.parent / f"paper_{DATE}.png").read_bytes()
+    calls_first = llm.calls
+
+    second = run_cli("--input", str(HF_FILE), state=state)
+
+    # Then the second run costs no LLM call and republishes the same bytes
+    assert first.code == second.code == 0
+    assert llm.calls == calls_first
+    assert second.markdown().encode() == md1
+    assert (second.digest_path.parent / f"paper_{DATE}.png").read_bytes() == png1
+    figures.append(f"ingest run twice: one digest, same bytes; LLM calls {calls_first} then 0")
