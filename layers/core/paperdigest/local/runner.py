@@ -24,13 +24,20 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from paperdigest.aws import client
+from paperdigest.local import workers
 from paperdigest.local.stack import ACCOUNT, REGION, Stack
 from paperdigest.local.template import FunctionSpec
 
@@ -116,7 +123,15 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
                 "receiptHandle": m["ReceiptHandle"],
                 "body": m["Body"],
                 "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
+                "messageAttributes": {
+                    name: {
+                        "stringValue": value.get("StringValue"),
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": value["DataType"],
+                    }
+                    for name, value in m.get("MessageAttributes", {}).items()
+                },
                 "md5OfBody": m["MD5OfBody"],
                 "eventSource": "aws:sqs",
                 "eventSourceARN": queue_arn,
@@ -128,7 +143,11 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 
 
 class Runner:
-    """Invokes the handlers of a local stack; one instance per run."""
+    """Invokes the handlers of a local stack; one instance per run.
+
+    ``max_concurrency`` overrides the event source mapping's ``MaximumConcurrency``
+    (to measure parallel delivery); None keeps the template's.
+    """
 
     def __init__(
         self,
@@ -136,15 +155,31 @@ class Runner:
         stack: Stack,
         retry_delay: float = 0.2,
         duplicate_deliveries: bool = False,
+        max_concurrency: int | None = None,
+        log_path: str | None = None,
     ) -> None:
         self._root = root
+        self.max_concurrency = max_concurrency
         self._stack = stack
         self._retry_delay = retry_delay
         # Fault injection: SQS delivers at least once; this delivers every message twice.
         self._duplicate = duplicate_deliveries
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
+        self._log_path = log_path
+        self._workers: ProcessPoolExecutor | None = None
         os.environ.update(stack.environment())
+
+    def close(self) -> None:
+        """Stop the consumer's worker processes."""
+        if self._workers is not None:
+            self._workers.shutdown(cancel_futures=True)
+            self._workers = None
+
+    def _consumer_pool(self, spec: FunctionSpec, size: int) -> ProcessPoolExecutor:
+        if self._workers is None:
+            self._workers = workers.pool(size, self._root, spec, dict(os.environ), self._log_path)
+        return self._workers
 
     def handler(self, name: str) -> Handler:
         if name not in self._handlers:
@@ -179,21 +214,28 @@ class Runner:
         sqs = client("sqs", REGION)
         end = time.monotonic() + deadline_s
 
-        with ThreadPoolExecutor(max_workers=source.max_concurrency) as pool:
+        concurrency = self.max_concurrency or source.max_concurrency
+        environments = self._consumer_pool(consumer, concurrency)
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
             running: set[Future[None]] = set()
             while time.monotonic() < end:
-                while len(running) < source.max_concurrency:
+                while len(running) < concurrency:
                     messages = sqs.receive_message(
                         QueueUrl=url,
                         MaxNumberOfMessages=source.batch_size,
                         AttributeNames=["All"],
+                        MessageAttributeNames=["All"],
                         WaitTimeSeconds=0,
                     ).get("Messages", [])
                     if not messages:
                         break
                     if self._duplicate:
                         _send_copies(url, messages)
-                    running.add(pool.submit(self._deliver, consumer, url, arn, messages, stats))
+                    running.add(
+                        pool.submit(
+                            self._deliver, environments, consumer, url, arn, messages, stats
+                        )
+                    )
                 if running:
                     done, running = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
                     for future in done:
@@ -210,6 +252,7 @@ class Runner:
 
     def _deliver(
         self,
+        environments: ProcessPoolExecutor,
         spec: FunctionSpec,
         url: str,
         arn: str,
@@ -217,16 +260,17 @@ class Runner:
         stats: DrainStats,
     ) -> None:
         sqs = client("sqs", REGION)
-        try:
-            response = self.invoke(spec.name, sqs_event(messages, arn))
-        except Exception:
+        outcome = environments.submit(workers.invoke, sqs_event(messages, arn)).result()
+        if "error" in outcome:
             # NOTE: as in Lambda, an invocation that raises fails its whole batch.
-            logger.exception("invocation failed", extra={"function": spec.name})
+            logger.error(
+                "invocation failed", extra={"function": spec.name, "error": outcome["error"]}
+            )
             failed_ids = {m["MessageId"] for m in messages}
             with self._lock:
                 stats.handler_errors += 1
         else:
-            failures = (response or {}).get("batchItemFailures", [])
+            failures = (outcome["response"] or {}).get("batchItemFailures", [])
             failed_ids = {f["itemIdentifier"] for f in failures}
         with self._lock:
             stats.batches += 1
@@ -265,13 +309,30 @@ class Runner:
         return bool(messages)
 
 
+COPY_ATTRIBUTE = "paperdigest-redelivery"
+
+
 def _send_copies(url: str, messages: list[dict[str, Any]]) -> None:
     """Send a second copy of each first-time message, as an at-least-once redelivery."""
-    first = [m for m in messages if m.get("Attributes", {}).get("ApproximateReceiveCount") == "1"]
-    if first:
+    originals = [
+        m
+        for m in messages
+        if m.get("Attributes", {}).get("ApproximateReceiveCount") == "1"
+        and COPY_ATTRIBUTE not in m.get("MessageAttributes", {})
+    ]
+    if originals:
         client("sqs", REGION).send_message_batch(
             QueueUrl=url,
-            Entries=[{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(first)],
+            Entries=[
+                {
+                    "Id": str(i),
+                    "MessageBody": m["Body"],
+                    "MessageAttributes": {
+                        COPY_ATTRIBUTE: {"DataType": "String", "StringValue": "copy"}
+                    },
+                }
+                for i, m in enumerate(originals)
+            ],
         )
 
 
