@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from paperdigest.observe import metrics
 from paperdigest.stages import handle_work
 
 logger = Logger()
@@ -22,6 +23,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     handle_work(record.body, receive_count, lambda_context.get_remaining_time_in_millis)
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(

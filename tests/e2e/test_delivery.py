@@ -17,13 +17,14 @@ from typing import Any
 import pytest
 
 from paperdigest.classify import classify
+from paperdigest.cli import main
 from paperdigest.local import session as local_session_module
 from paperdigest.local.runner import Runner
 from paperdigest.sources import parse_document
 from paperdigest.taxonomy import load_taxonomy
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, Reply, server_error, valid
 
-from .conftest import FIXTURES, RunResult, source_lines
+from .conftest import FIXTURES, REPO, RunResult, source_lines
 
 pytestmark = pytest.mark.e2e
 
@@ -182,3 +183,54 @@ def test_ingest_run_twice_gives_one_digest_with_the_same_bytes(
     assert second.markdown().encode() == md1
     assert (second.digest_path.parent / f"paper_{DATE}.png").read_bytes() == png1
     figures.append(f"ingest run twice: one digest, same bytes; LLM calls {calls_first} then 0")
+
+
+def test_redrive_reruns_the_dead_letters_and_republishes(run_cli, llm, figures, tmp_path) -> None:
+    # Given a run where one paper failed for good while the endpoint refused it
+    doomed = "2409.14674"
+    healthy = llm.default
+    llm.default = lambda request: (
+        server_error(500) if f'id="{doomed}"' in request.user_text else healthy(request)
+    )
+    state = tmp_path / "state"
+    first = run_cli("--input", str(HF_FILE), "--fresh", state=state)
+    assert _failed_ids(first) == {doomed}
+
+    # When the endpoint is healthy again and the dead letters are redriven
+    llm.default = healthy
+    calls_before = llm.calls
+    code = main(["redrive", "--state", str(state), "--out", str(first.out), "--root", str(REPO)])
+
+    # Then the paper is summarized, the digest is republished whole and the DLQ is empty
+    assert code == 0
+    markdown = first.digest_path.read_text(encoding="utf-8")
+    assert "## ⚠️" not in markdown
+    assert len(source_lines(markdown)) == PAPERS
+    state_json = json.loads((state / "state.json").read_text(encoding="utf-8"))
+    assert state_json["queues"]["PapersDLQ"] == []
+    categories = _sections(markdown)
+    # One new paper call; categories whose papers did not change come from the cache.
+    assert 1 <= llm.calls - calls_before <= 1 + categories
+    figures.append(
+        f"redrive after the endpoint recovers: {PAPERS} of {PAPERS} published, DLQ empty, "
+        f"{llm.calls - calls_before} LLM calls"
+    )
+
+
+def test_status_prints_the_runs_counts(run_cli, llm, capsys, tmp_path) -> None:
+    state = tmp_path / "state"
+    result = run_cli("--input", str(HF_FILE), "--fresh", state=state)
+    assert result.code == 0
+
+    code = main(["status", "--state", str(state), "--root", str(REPO)])
+
+    lines = dict(
+        line.strip().split(": ", 1) for line in capsys.readouterr().out.strip().splitlines()
+    )
+    assert code == 0
+    assert lines["date"] == DATE and lines["status"] == "published"
+    assert lines["selected"] == lines["done"] == str(PAPERS)
+    assert lines["failed"] == "0" and lines["in flight"] == "0"
+    assert lines["LLM calls"] == str(llm.calls)
+    prompt_tokens = sum(100 for _ in llm.requests)  # the fake reports 100 in, 50 out per call
+    assert lines["tokens"] == f"{prompt_tokens} in, {prompt_tokens // 2} out"

@@ -103,3 +103,22 @@ def test_unreadable_input_is_a_clear_error(run_cli, tmp_path) -> None:
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "error.html" in result.stderr
     assert not (result.out / "digests").exists()
+
+
+def test_quiet_day_publishes_nothing_and_keeps_the_last_digest(run_cli, tmp_path) -> None:
+    # Given a published digest, then an arXiv answer with no papers (HTTP 200, 0 results)
+    state = tmp_path / "state"
+    first = run_cli("--input", str(HF_FILE), "--fresh", "--max-papers", "2", state=state)
+    before = first.markdown()
+    empty = FIXTURES / "sources" / "atom" / "lukasschwab_arxiv.py" / "recorded_2026"
+    empty_file = next(empty.glob("id_0000.0000_*.json"))
+
+    # When the pipeline runs on the empty answer
+    quiet = run_cli("--input", str(empty_file), state=state)
+
+    # Then it exits 0 with a clear message and the last digest stays as it was
+    assert quiet.code == 0, quiet.stderr
+    assert quiet.stdout.strip().startswith("quiet day:")
+    assert first.digest_path.read_text(encoding="utf-8") == before
+    digests = sorted(p.name for p in (quiet.out / "digests").iterdir())
+    assert digests == ["2024-09-24"]

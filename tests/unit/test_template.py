@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from paperdigest.local.template import Resolver, functions, load_template
@@ -90,3 +91,89 @@ def test_each_function_has_its_trigger_and_settings() -> None:
         assert (REPO / spec.code_uri / "app.py").is_file()  # type: ignore[attr-defined]
     # The API key never sits in the template's environment.
     assert "OPENAI_API_KEY" not in specs["SummarizeFunction"].environment  # type: ignore[attr-defined]
+
+
+# Each function's policies, by SAM policy template name and the resource it is scoped to.
+# Anything else (a new statement, a managed policy, a wildcard) fails the test below.
+POLICY_ALLOWLIST = {
+    "IngestFunction": {
+        ("DynamoDBCrudPolicy", "DigestTable"),
+        ("SQSSendMessagePolicy", "PapersQueue"),
+    },
+    "SummarizeFunction": {
+        ("DynamoDBCrudPolicy", "DigestTable"),
+        ("SQSSendMessagePolicy", "PapersQueue"),
+        ("EventBridgePutEventsPolicy", "DigestBus"),
+        ("SSMParameterReadPolicy", "OpenAIApiKeyParameter"),
+    },
+    "PublishFunction": {
+        ("DynamoDBReadPolicy", "DigestTable"),
+        ("S3CrudPolicy", "SiteBucket"),
+    },
+}
+
+
+def _scope(value: object) -> str:
+    """The logical resource or parameter a policy template's argument names."""
+    if isinstance(value, dict):
+        for key in ("Ref", "Fn::GetAtt"):
+            if key in value:
+                target = value[key]
+                return str(target[0] if isinstance(target, list) else target).split(".")[0]
+    raise AssertionError(f"policy scoped to {value!r}, not to one resource")
+
+
+def _policies(node: object) -> list[object]:
+    """Policies with ``Fn::If`` branches flattened (AWS::NoValue dropped)."""
+    if isinstance(node, dict) and "Fn::If" in node:
+        return [p for branch in node["Fn::If"][1:] for p in _policies(branch)]
+    if isinstance(node, dict) and node.get("Ref") == "AWS::NoValue":
+        return []
+    return [node]
+
+
+def test_each_function_has_least_privilege_policies() -> None:
+    template = load_template(TEMPLATE)
+    functions_ = {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    assert set(functions_) == set(POLICY_ALLOWLIST)
+    for name, props in functions_.items():
+        granted = set()
+        for entry in (p for raw in props.get("Policies", []) for p in _policies(raw)):
+            assert isinstance(entry, dict) and len(entry) == 1, f"{name}: {entry!r}"
+            ((policy, arguments),) = entry.items()
+            assert isinstance(arguments, dict) and len(arguments) == 1, f"{name}: {policy}"
+            granted.add((policy, _scope(next(iter(arguments.values())))))
+        assert granted == POLICY_ALLOWLIST[name], name
+    assert "Role" not in str(functions_), "functions use their own generated roles"
+    assert not list(_wildcard_allows(template)), "no statement may allow every action"
+
+
+def _wildcard_allows(node: object) -> Iterator[object]:
+    """Allow statements whose actions include ``*`` or ``service:*``."""
+    if isinstance(node, dict):
+        if node.get("Effect") == "Allow":
+            actions = node.get("Action", [])
+            for action in actions if isinstance(actions, list) else [actions]:
+                if str(action) == "*" or str(action).endswith(":*"):
+                    yield node
+        for value in node.values():
+            yield from _wildcard_allows(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _wildcard_allows(item)
+
+
+def test_dead_letters_raise_an_alarm() -> None:
+    resources = load_template(TEMPLATE)["Resources"]
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    dlq_alarms = [
+        a
+        for a in alarms
+        if a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        and a["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["PapersDLQ", "QueueName"]}
+    ]
+    assert dlq_alarms and dlq_alarms[0]["Threshold"] == 0

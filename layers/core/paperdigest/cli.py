@@ -7,14 +7,21 @@ import datetime as dt
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from paperdigest.errors import DigestError
 
+if TYPE_CHECKING:
+    from paperdigest.local.session import Session
+
 DEFAULT_OUT = Path("site")
 DEFAULT_STATE = Path(".paperdigest")
+# Environment variables that a user sets for a real endpoint, and the template
+# parameters they stand for (as `sam deploy --parameter-overrides` would set them).
+LLM_PARAMETERS = (("OPENAI_BASE_URL", "OpenAIBaseUrl"), ("OPENAI_MODEL", "OpenAIModel"))
 
 
 def _date(value: str) -> str:
@@ -46,7 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="print a run's counts")
     status.add_argument("--date", type=_date, help="the run's date (default: the latest)")
-    _stack_options(status)
+    _stack_options(status, fresh=False)
+
+    redrive = commands.add_parser(
+        "redrive", help="move dead-lettered work back, re-run it and re-publish"
+    )
+    redrive.add_argument("--date", type=_date, help="only this run's work (default: all)")
+    redrive.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the site is copied")
+    _stack_options(redrive, fresh=False)
+
+    evaluate = commands.add_parser(
+        "eval", help="print the classifier's accuracy on the golden set (and the LLM's)"
+    )
+    evaluate.add_argument("--golden", type=Path, help="golden set (default: the reference's)")
+    evaluate.add_argument("--root", type=Path, help="the project folder (default: found upwards)")
 
     serve = commands.add_parser("serve", help="serve the locally published site on 127.0.0.1")
     serve.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the site folder")
@@ -54,11 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _stack_options(parser: argparse.ArgumentParser) -> None:
+def _stack_options(parser: argparse.ArgumentParser, fresh: bool = True) -> None:
     parser.add_argument(
         "--state", type=Path, default=DEFAULT_STATE, help="where the local stack's data is kept"
     )
-    parser.add_argument("--fresh", action="store_true", help="start from an empty local stack")
+    if fresh:
+        parser.add_argument("--fresh", action="store_true", help="start from an empty stack")
     parser.add_argument("--root", type=Path, help="the project folder (default: found upwards)")
 
 
@@ -68,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args, sys.stdout, sys.stderr)
+        if args.command == "redrive":
+            return cmd_redrive(args, sys.stdout, sys.stderr)
+        if args.command == "eval":
+            return cmd_eval(args, sys.stdout)
         if args.command == "serve":
             from paperdigest.local.serve import serve
 
@@ -81,36 +106,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Ingest, summarize and publish once; print the Markdown digest's path last."""
-    from tqdm import tqdm
-
-    from paperdigest.local.session import local_session
-    from paperdigest.storage import Store
-
     documents = [_read_input(path) for path in args.input]
     if args.max_papers is not None and args.max_papers < 1:
         raise DigestError("--max-papers must be at least 1")
-    args.state.mkdir(parents=True, exist_ok=True)
-    log_path = args.state / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
 
     # Language and paper count are stack parameters, as with `sam deploy`.
-    parameters = {}
+    parameters = _llm_parameters()
     if args.language:
         parameters["DigestLanguage"] = args.language
     if args.max_papers:
         parameters["MaxPapers"] = str(args.max_papers)
-    for variable, parameter in (
-        ("OPENAI_BASE_URL", "OpenAIBaseUrl"),
-        ("OPENAI_MODEL", "OpenAIModel"),
-    ):
-        if os.environ.get(variable):
-            parameters[parameter] = os.environ[variable]
-    with (
-        log_path.open("w", encoding="utf-8") as log,
-        local_session(
-            args.state, fresh=args.fresh, root=args.root, log_stream=log, parameters=parameters
-        ) as session,
-    ):
+
+    with _session(args, parameters) as (session, log_path):
         keys = _upload_inputs(session, documents)
         detail: dict[str, Any] = {"inputs": keys}
         if args.date:
@@ -118,60 +125,171 @@ def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         result = session.runner.ingest(detail)
         _delete_inputs(session, keys)
         for error in result.get("errors", []):
-            print(f"warning: {error}", file=err)
+            print(f"warning: source failed: {error}", file=err)
+        for skipped in result.get("skipped", []):
+            print(f"warning: entry skipped: {skipped}", file=err)
         if result["status"] == "quiet":
             print(f"quiet day: {result['reason']}; nothing published", file=out)
             return 0
 
-        date, selected = result["date"], len(result["selected"])
-        print(f"{date}: {selected} papers selected of {result['candidates']}", file=err)
-        store = Store()
-        with tqdm(total=selected, desc="summarizing", unit="paper", file=err) as bar:
-
-            def progress() -> None:
-                run = store.get_run(date)
-                settled = len(run.settled_ids or ()) if run else 0
-                bar.update(settled - bar.n)
-
-            session.runner.drain(on_batch=progress)
-            progress()
-
-        run = store.get_run(date)
-        if run is None or not run.digest_key:
-            raise DigestError(f"the run of {date} published no digest; see {log_path}")
-        for failed in sorted(run.failed_ids or ()):
-            print(f"warning: paper {failed} could not be summarized", file=err)
-        session.export_site(args.out)
-        digest = args.out / run.digest_key
+        date = result["date"]
+        print(f"{date}: {len(result['selected'])} papers selected", file=err)
+        _drain_with_progress(session, date, len(result["selected"]), err)
+        digest = _published(session, date, args.out, log_path, err)
     print(digest, file=out)
     return 0
 
 
-def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
-    """Print the counts of one run."""
-    from paperdigest.local.session import local_session
+def cmd_redrive(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Move the DLQ's work back, re-run it and re-publish; print the digest paths."""
+    from paperdigest.pipeline.redrive import redrive
     from paperdigest.storage import Store
 
-    with local_session(args.state, root=args.root, save=False) as session:
-        del session
+    with _session(args, _llm_parameters()) as (session, log_path):
+        queues = session.stack.queues
+        redriven = redrive(
+            Store(), queues["PapersDLQ"], queues["PapersQueue"], session.region, args.date
+        )
+        if not redriven.moved:
+            print("nothing to redrive: the dead-letter queue holds no work", file=err)
+            return 0
+        dates = sorted(set(redriven.papers) | set(redriven.categories))
+        print(f"redriving {redriven.moved} messages of {', '.join(dates)}", file=err)
+        session.runner.drain()
+        digests = [_published(session, date, args.out, log_path, err) for date in dates]
+    for digest in digests:
+        print(digest, file=out)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, out: IO[str]) -> int:
+    """Print the rule-based classifier's accuracy, and the LLM's when one is configured."""
+    from paperdigest.classify import classify
+    from paperdigest.evaluate import evaluate, load_golden
+    from paperdigest.local.session import find_root
+    from paperdigest.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    path = args.golden or find_root(args.root) / "infra" / "golden" / "papers-2024-09-24.json"
+    golden = load_golden(path, taxonomy)
+    results = [evaluate("rule-based", golden, lambda p: classify(p, taxonomy)[0])]
+    if os.environ.get("OPENAI_API_KEY"):
+        results.append(_evaluate_llm(golden, taxonomy))
+    for result in results:
+        for arxiv_id, expected, got in result.rows:
+            mark = "ok" if expected == got else "MISS"
+            print(f"{result.name:>12}  {arxiv_id:<12} {expected:<11} {got:<11} {mark}", file=out)
+        usage = f", {result.usage.total_tokens} tokens" if result.usage.calls else ""
+        print(
+            f"{result.name} accuracy: {result.correct}/{len(result.rows)}"
+            f" = {result.accuracy:.0%}{usage}",
+            file=out,
+        )
+    return 0
+
+
+def _evaluate_llm(golden: list[Any], taxonomy: Any) -> Any:
+    from paperdigest.engines import make_engine
+    from paperdigest.evaluate import evaluate
+    from paperdigest.settings import SummarizeSettings
+
+    settings = SummarizeSettings(table_name="-", bucket_name="-")  # storage is not used
+    engine = make_engine(settings)
+    records = {}
+
+    def classify_with_llm(paper: Any) -> str:
+        records[paper.arxiv_id] = engine.summarize_paper(paper, taxonomy, None)
+        return str(records[paper.arxiv_id].category)
+
+    result = evaluate(engine.engine, golden, classify_with_llm)
+    for record in records.values():
+        result.usage.add(record.usage)
+    return result
+
+
+def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
+    """Print the counts of one run."""
+    from paperdigest.storage import Store
+
+    with _session(args, {}, save=False) as _:
         store = Store()
         run = store.get_run(args.date) if args.date else store.latest_run()
         if run is None:
             raise DigestError("no run recorded" + (f" for {args.date}" if args.date else ""))
         papers = store.papers(run.date)
-        in_flight = sum(1 for p in papers if p.status == "in_progress")
         rows = {
             "date": run.date,
             "status": run.status,
             "selected": len(run.paper_ids),
             "done": sum(1 for p in papers if p.status == "done"),
             "failed": len(run.failed_ids or ()),
-            "in flight": in_flight,
+            "in flight": sum(1 for p in papers if p.status in ("pending", "in_progress")),
             "categories": len(run.categories),
+            "LLM calls": int(run.llm_calls or 0),
+            "tokens": f"{int(run.prompt_tokens or 0)} in, {int(run.completion_tokens or 0)} out",
+            "cost": f"${float(run.cost_usd or 0):.4f} (estimated)",
         }
         for key, value in rows.items():
             print(f"{key:>12}: {value}", file=out)
     return 0
+
+
+def _llm_parameters() -> dict[str, str]:
+    return {name: os.environ[var] for var, name in LLM_PARAMETERS if os.environ.get(var)}
+
+
+@contextmanager
+def _session(
+    args: argparse.Namespace, parameters: dict[str, str], save: bool = True
+) -> Iterator[tuple[Session, Path]]:
+    """A local session whose handler logs go to a file under the state folder."""
+    from paperdigest.local.session import local_session
+
+    logs = args.state / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"{args.command}-{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
+    with (
+        log_path.open("w", encoding="utf-8") as log,
+        local_session(
+            args.state,
+            fresh=getattr(args, "fresh", False),
+            root=args.root,
+            log_stream=log,
+            parameters=parameters,
+            save=save,
+        ) as session,
+    ):
+        yield session, log_path
+
+
+def _drain_with_progress(session: Session, date: str, selected: int, err: IO[str]) -> None:
+    from tqdm import tqdm
+
+    from paperdigest.storage import Store
+
+    store = Store()
+    with tqdm(total=selected, desc="summarizing", unit="paper", file=err) as bar:
+
+        def progress() -> None:
+            run = store.get_run(date)
+            settled = len(run.settled_ids or ()) if run else 0
+            bar.update(settled - bar.n)
+
+        session.runner.drain(on_batch=progress)
+        progress()
+
+
+def _published(session: Session, date: str, out: Path, log_path: Path, err: IO[str]) -> Path:
+    """Copy the site out and return the digest's path; raise when none was published."""
+    from paperdigest.storage import Store
+
+    run = Store().get_run(date)
+    if run is None or not run.digest_key:
+        raise DigestError(f"the run of {date} published no digest; see {log_path}")
+    for failed in sorted(run.failed_ids or ()):
+        print(f"warning: paper {failed} could not be summarized", file=err)
+    session.export_site(out)
+    return out / run.digest_key
 
 
 def _read_input(path: Path) -> tuple[str, bytes]:
@@ -181,11 +299,10 @@ def _read_input(path: Path) -> tuple[str, bytes]:
         raise DigestError(f"cannot read input {path}: {exc.strerror}") from exc
 
 
-def _upload_inputs(session: Any, documents: list[tuple[str, bytes]]) -> list[str]:
+def _upload_inputs(session: Session, documents: list[tuple[str, bytes]]) -> list[str]:
     from paperdigest.aws import client
-    from paperdigest.local.stack import REGION
 
-    s3 = client("s3", REGION)
+    s3 = client("s3", session.region)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     keys = []
     for index, (name, data) in enumerate(documents):
@@ -195,11 +312,10 @@ def _upload_inputs(session: Any, documents: list[tuple[str, bytes]]) -> list[str
     return keys
 
 
-def _delete_inputs(session: Any, keys: list[str]) -> None:
+def _delete_inputs(session: Session, keys: list[str]) -> None:
     from paperdigest.aws import client
-    from paperdigest.local.stack import REGION
 
-    s3 = client("s3", REGION)
+    s3 = client("s3", session.region)
     for key in keys:
         s3.delete_object(Bucket=session.bucket, Key=key)
 

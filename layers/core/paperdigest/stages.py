@@ -86,7 +86,7 @@ def run_ingest(request: IngestRequest) -> dict[str, Any]:
         "date": outcome.date,
         "candidates": outcome.candidates,
         "selected": [r.paper.arxiv_id for r in outcome.selected],
-        "skipped": len(outcome.skipped),
+        "skipped": [f"{s.source}: {s.reason}" for s in outcome.skipped],
         "errors": outcome.errors,
     }
 

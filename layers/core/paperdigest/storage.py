@@ -31,6 +31,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
 from paperdigest.errors import StorageError
+from paperdigest.models import Usage
 
 PENDING = "pending"
 IN_PROGRESS = "in_progress"
@@ -70,6 +71,10 @@ class RunItem(_Item):
     categories = ListAttribute(of=UnicodeAttribute, default=list)
     settled_categories = UnicodeSetAttribute(default=set)
     stats = JSONAttribute(default=dict)
+    llm_calls = NumberAttribute(default=0)
+    prompt_tokens = NumberAttribute(default=0)
+    completion_tokens = NumberAttribute(default=0)
+    cost_usd = NumberAttribute(default=0)
     fanout_at = NumberAttribute(null=True)
     ready_at = NumberAttribute(null=True)
     published_at = NumberAttribute(null=True)
@@ -209,6 +214,20 @@ class Store:
         run.update(actions=actions, condition=RunItem.pk.exists())
         return run
 
+    def add_usage(self, date: str, usage: Usage) -> None:
+        """Add what a model call (or several) consumed to the run's totals."""
+        if not usage.calls:
+            return
+        RunItem(_run_pk(date), RunItem.SK).update(
+            actions=[
+                RunItem.llm_calls.add(usage.calls),
+                RunItem.prompt_tokens.add(usage.prompt_tokens),
+                RunItem.completion_tokens.add(usage.completion_tokens),
+                RunItem.cost_usd.add(round(usage.cost_usd, 6)),
+            ],
+            condition=RunItem.pk.exists(),
+        )
+
     def settle_category(self, date: str, category: str) -> RunItem:
         """Count a category as settled (idempotent); return the run record after the write."""
         run = RunItem(_run_pk(date), RunItem.SK)
@@ -276,6 +295,49 @@ class Store:
     def reset_paper(self, item: PaperItem) -> None:
         """Return a failed paper to pending so that it is tried again."""
         item.update(actions=[PaperItem.status.set(PENDING), PaperItem.attempts.set(0)])
+
+    def reopen_papers(self, date: str, arxiv_ids: set[str]) -> None:
+        """Make failed papers pending again and undo the fan-in, so the run goes on anew."""
+        for arxiv_id in sorted(arxiv_ids):
+            item = self.get_paper(date, arxiv_id)
+            item.update(
+                actions=[
+                    PaperItem.status.set(PENDING),
+                    PaperItem.attempts.set(0),
+                    PaperItem.error.remove(),
+                    PaperItem.lease_owner.remove(),
+                ]
+            )
+        for item in self.categories(date):
+            item.delete()
+        RunItem(_run_pk(date), RunItem.SK).update(
+            actions=[
+                RunItem.settled_ids.delete(arxiv_ids),
+                RunItem.failed_ids.delete(arxiv_ids),
+                RunItem.categories.set([]),
+                RunItem.settled_categories.remove(),
+                RunItem.fanout_at.remove(),
+                RunItem.ready_at.remove(),
+                RunItem.status.set("summarizing"),
+            ],
+            condition=RunItem.pk.exists(),
+        )
+
+    def reopen_category(self, date: str, category: str) -> None:
+        """Make a failed category pending again, so that its synthesis is retried."""
+        item = self.get_category(date, category)
+        item.update(
+            actions=[
+                CategoryItem.status.set(PENDING),
+                CategoryItem.attempts.set(0),
+                CategoryItem.error.remove(),
+                CategoryItem.lease_owner.remove(),
+            ]
+        )
+        RunItem(_run_pk(date), RunItem.SK).update(
+            actions=[RunItem.settled_categories.delete({category}), RunItem.ready_at.remove()],
+            condition=RunItem.pk.exists(),
+        )
 
     # --- categories ------------------------------------------------------------
     def create_categories(self, date: str, groups: dict[str, list[str]]) -> None:

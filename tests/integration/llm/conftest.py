@@ -22,7 +22,7 @@ from tests.fakes.openai_server import FakeOpenAI, fake_openai  # noqa: E402
 
 __all__ = ["fake_openai"]
 
-PAPERS = ROOT / "tests" / "unit" / "summarize" / "data" / "papers-2024-09-24.json"
+PAPERS = ROOT / "infra" / "golden" / "papers-2024-09-24.json"
 API_KEY = "sk-test-very-secret-key-1234567890"
 
 

@@ -14,7 +14,7 @@ from paperdigest.taxonomy import Taxonomy, load_taxonomy
 # Title, abstract and url as the Hugging Face daily papers page gave them on 2024-09-24;
 # "category" is the name the reference digest of 2024-10-16 filed the paper under, for
 # the six papers it shares with that day, else null.
-DATA = Path(__file__).parent / "data" / "papers-2024-09-24.json"
+DATA = Path(__file__).resolve().parents[3] / "infra" / "golden" / "papers-2024-09-24.json"
 
 
 def _records() -> list[dict[str, str | None]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from paperdigest.local.stack import (
     load_state,
     save_state,
 )
+from paperdigest.storage import bind_table
 
 STACK_NAME = "paperdigest"
 SERVICE_LOGGER = "paperdigest"
@@ -35,6 +37,8 @@ class Session:
     stack: Stack
     runner: Runner
     state: Path
+
+    region: str = REGION
 
     @property
     def bucket(self) -> str:
@@ -99,7 +103,6 @@ def local_session(
     parameters: dict[str, str] | None = None,
     log_stream: IO[str] | None = None,
     retry_delay: float = 0.2,
-    duplicate_deliveries: bool = False,
     save: bool = True,
 ) -> Iterator[Session]:
     """Start moto, create the stack, replay the saved state; save it again on success."""
@@ -115,13 +118,22 @@ def local_session(
             project / "template.yaml", server.endpoint, STACK_NAME, parameters or {}
         )
         load_state(stack, state)
+        # The CLI reads the table too; point the models at this server's table.
+        bind_table(next(iter(stack.tables.values())), REGION)
         runner = Runner(
-            project, stack, retry_delay=retry_delay, duplicate_deliveries=duplicate_deliveries
+            project,
+            stack,
+            retry_delay=retry_delay,
+            log_path=getattr(log_stream, "name", None),
         )
         restore_logs = _route_logs(log_stream)
         try:
-            yield Session(root=project, stack=stack, runner=runner, state=state)
+            # Handlers print their metrics (embedded metric format) to stdout, as in
+            # Lambda; locally they belong in the log with everything else.
+            with contextlib.redirect_stdout(log_stream) if log_stream else contextlib.nullcontext():
+                yield Session(root=project, stack=stack, runner=runner, state=state)
         finally:
+            runner.close()
             restore_logs()
         if save:
             save_state(stack, state)

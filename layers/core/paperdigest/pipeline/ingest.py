@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from paperdigest import observe
 from paperdigest.errors import QuietDay, SourceError
 from paperdigest.messaging import WorkMessage, WorkQueue
-from paperdigest.models import ParsedInput, SkippedEntry
+from paperdigest.models import Paper, ParsedInput, SkippedEntry
 from paperdigest.ranking import Ranked, rank, select
 from paperdigest.sources import is_new_announcement, merge_papers, parse_document
 from paperdigest.storage import PaperItem, Store
 from paperdigest.taxonomy import Taxonomy
 
 logger = Logger(child=True)
+
+# What one paper's metadata may take of its DynamoDB item (the limit is 400 KB).
+MAX_PAPER_BYTES = 64 * 1024
+CUT_MARK = " […]"
 
 
 @dataclass(slots=True)
@@ -105,6 +112,7 @@ def ingest(
     }
     store.create_run(run_date, language, items, stats)
     queue.send([WorkMessage("paper", run_date, item.paper.arxiv_id) for item in chosen])
+    observe.count(observe.PAPERS_INGESTED, len(chosen))
     logger.info(
         "run queued",
         extra={"run_date": run_date, "candidates": len(candidates), "selected": len(chosen)},
@@ -119,8 +127,27 @@ def ingest(
     )
 
 
+def fit_item(paper: Paper, limit: int = MAX_PAPER_BYTES) -> Paper:
+    """Return ``paper`` cut to at most ``limit`` UTF-8 bytes as JSON (abstract first).
+
+    DynamoDB refuses items over 400 KB, and the paper shares its item with its summary;
+    a real abstract is a few KB, so only a broken or hostile input is ever cut, visibly.
+    """
+    size = len(json.dumps(paper.to_dict(), ensure_ascii=False).encode("utf-8"))
+    if size <= limit:
+        return paper
+    excess = size - limit + 256  # room for the mark and the note in signals
+    encoded = paper.abstract.encode("utf-8")
+    keep = max(0, len(encoded) - excess - len(CUT_MARK.encode("utf-8")))
+    abstract = encoded[:keep].decode("utf-8", errors="ignore") + CUT_MARK
+    logger.warning("abstract cut to fit", extra={"paper_id": paper.arxiv_id, "bytes": size})
+    fitted = dataclasses.replace(paper, abstract=abstract, authors=paper.authors[:50])
+    fitted.signals = {**paper.signals, "cut": {"bytes": size}}
+    return fitted
+
+
 def _paper_item(position: int, ranked: Ranked) -> PaperItem:
-    paper = ranked.paper
+    paper = fit_item(ranked.paper)
     return PaperItem(
         "",
         f"PAPER#{paper.arxiv_id}",

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
+from paperdigest import observe
 from paperdigest.errors import DigestError, LLMFatalError, StorageError
 from paperdigest.messaging import DigestEvents, WorkMessage, WorkQueue
-from paperdigest.models import CategorySynthesis, Paper, PaperSummary
+from paperdigest.models import CategorySynthesis, Paper, PaperSummary, Usage
 from paperdigest.storage import DONE, FAILED, IN_PROGRESS, RunItem, Store
 from paperdigest.taxonomy import Taxonomy
 
@@ -111,6 +112,7 @@ class SummarizeService:
                 logger.info("cached summary reused", extra={"run_date": date, "paper_id": arxiv_id})
             else:
                 summary = self._engine.summarize_paper(paper, self._taxonomy, remaining_ms)
+                self._spent(date, summary.usage)
                 self._store.cache(f"PAPER#{arxiv_id}", writer, summary.to_dict())
         except LLMFatalError as exc:
             self._paper_failed(item, date, arxiv_id, f"{type(exc).__name__}: {exc}")
@@ -127,6 +129,7 @@ class SummarizeService:
             raise
 
         if self._store.finish_paper(item, claim.owner, summary.category, summary.to_dict()):
+            observe.count(observe.PAPERS_SUMMARIZED)
             logger.info(
                 "paper summarized",
                 extra={"run_date": date, "paper_id": arxiv_id, "category": summary.category},
@@ -138,6 +141,7 @@ class SummarizeService:
             "paper failed", extra={"run_date": date, "paper_id": arxiv_id, "reason": reason}
         )
         self._store.fail_paper(item, reason)  # type: ignore[arg-type]
+        observe.count(observe.PAPERS_FAILED)
         self._settled_paper(date, arxiv_id, failed=True)
 
     def _settled_paper(self, date: str, arxiv_id: str, failed: bool) -> None:
@@ -209,6 +213,7 @@ class SummarizeService:
             raise
 
         if self._store.finish_category(item, claim.owner, synthesis.to_dict()):
+            observe.count(observe.CATEGORIES_SYNTHESIZED)
             logger.info("category synthesized", extra={"run_date": date, "category": category_id})
         self._settled_category(date, category_id)
 
@@ -226,6 +231,11 @@ class SummarizeService:
         logger.info("digest ready", extra={"run_date": run.date})
 
     # --- shared ----------------------------------------------------------------
+    def _spent(self, date: str, usage: Usage) -> None:
+        """Count model calls and tokens in the run record and the metrics."""
+        self._store.add_usage(date, usage)
+        observe.llm_usage(usage)
+
     def _writer(self) -> str:
         """The cache key part that names what writes: engine, prompts, taxonomy, language."""
         from paperdigest.summarize.prompts import PROMPT_VERSION

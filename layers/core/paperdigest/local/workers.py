@@ -1,0 +1,72 @@
+"""Execution environments for the SQS consumer: one process per concurrent invocation.
+
+Lambda never runs two invocations of a function in one process at once, and the
+handlers' module-level objects (the Powertools batch processor, logger keys,
+metrics) rely on that. The local runner therefore delivers concurrent batches to a
+pool of worker processes, each of which imports the handler once, like a warm
+execution environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import sys
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+# Imported once by the fork server, so that each worker starts warm.
+PRELOAD = ["boto3", "botocore.session", "pynamodb.models", "aws_lambda_powertools"]
+
+_handler: Any = None
+_spec: Any = None
+
+
+def pool(
+    size: int, root: Path, spec: Any, environment: dict[str, str], log_path: str | None
+) -> ProcessPoolExecutor:
+    """A pool of ``size`` worker processes that each load ``spec``'s handler."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return ProcessPoolExecutor(
+        max_workers=size,
+        mp_context=context,
+        initializer=_start,
+        initargs=(str(root), spec, environment, log_path),
+    )
+
+
+def _start(root: str, spec: Any, environment: dict[str, str], log_path: str | None) -> None:
+    global _handler, _spec
+    os.environ.clear()
+    os.environ.update(environment)
+    if log_path:
+        # Logs and printed metrics go where the parent's do, one JSON line each.
+        stream = open(log_path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        sys.stdout = stream
+        from aws_lambda_powertools import Logger
+
+        Logger(service=environment.get("POWERTOOLS_SERVICE_NAME", "paperdigest"))
+        for handler in logging.getLogger(environment.get("POWERTOOLS_SERVICE_NAME", "")).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.stream = stream
+    from paperdigest.local.runner import load_handler
+
+    _spec = spec
+    _handler = load_handler(Path(root), spec)
+
+
+def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    """Invoke the loaded handler; return its response, or the error it raised."""
+    from paperdigest.local.runner import LambdaContext
+
+    context = LambdaContext(_spec.name, _spec.timeout)
+    try:
+        with contextlib.redirect_stderr(sys.stdout):
+            return {"response": _handler(event, context)}
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()}
