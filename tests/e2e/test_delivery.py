@@ -234,3 +234,20 @@ def test_status_prints_the_runs_counts(run_cli, llm, capsys, tmp_path) -> None:
     assert lines["LLM calls"] == str(llm.calls)
     prompt_tokens = sum(100 for _ in llm.requests)  # the fake reports 100 in, 50 out per call
     assert lines["tokens"] == f"{prompt_tokens} in, {prompt_tokens // 2} out"
+
+
+def test_token_budget_is_enforced_before_calls(run_cli, llm, figures, monkeypatch) -> None:
+    # Given a budget that fits about two paper calls (each is estimated at ~1,800 tokens)
+    monkeypatch.setenv("MAX_RUN_TOKENS", "4000")
+
+    result = run_cli("--input", str(HF_FILE), "--fresh")
+
+    # Then two calls are made, the rest is written by the embedded summarizer, visibly
+    assert result.code == 0, result.stderr
+    assert llm.calls == 2
+    markdown = result.markdown()
+    assert len(source_lines(markdown)) == PAPERS
+    assert "내장 요약기가 작성했습니다" in markdown  # the sections say who wrote them
+    record = result.run_record(DATE)
+    assert 3000 < int(record["reserved_tokens"]["N"]) <= 4000  # type: ignore[index]
+    figures.append(f"token budget 4,000: {llm.calls} LLM calls, the rest embedded and marked")

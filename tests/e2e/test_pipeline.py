@@ -62,6 +62,14 @@ def test_hugging_face_day_gives_a_reference_digest(run_cli) -> None:
     width, _ = _png_size((result.digest_path.parent / "paper_2024-09-24.png").read_bytes())
     assert width >= 800
     assert "embedded extractive summarizer" in markdown
+    # Like the reference: several categories, and papers by upvotes within each
+    upvotes = {p["url"].rsplit("/", 1)[-1]: p["upvotes"] for p in papers}
+    sections = markdown.split("\n## ")[1:]
+    assert len([s for s in sections if "**출처:**" in s]) >= 4
+    for section in sections:
+        ids = [m["link"].rsplit("/", 1)[-1] for m in source_lines("\n" + section)]
+        votes = [upvotes[i] for i in ids]
+        assert votes == sorted(votes, reverse=True), section.splitlines()[0]
 
 
 def test_arxiv_api_response_in_english_with_a_paper_cap(run_cli) -> None:

@@ -21,7 +21,11 @@ DEFAULT_OUT = Path("site")
 DEFAULT_STATE = Path(".paperdigest")
 # Environment variables that a user sets for a real endpoint, and the template
 # parameters they stand for (as `sam deploy --parameter-overrides` would set them).
-LLM_PARAMETERS = (("OPENAI_BASE_URL", "OpenAIBaseUrl"), ("OPENAI_MODEL", "OpenAIModel"))
+LLM_PARAMETERS = (
+    ("OPENAI_BASE_URL", "OpenAIBaseUrl"),
+    ("OPENAI_MODEL", "OpenAIModel"),
+    ("MAX_RUN_TOKENS", "MaxRunTokens"),
+)
 
 
 def _date(value: str) -> str:

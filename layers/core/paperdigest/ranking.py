@@ -6,9 +6,11 @@ reader (or ``paperdigest status``) can see why a paper made the digest:
 - ``upvotes``    Hugging Face community upvotes, log-scaled;
 - ``sources``    a bonus for each further source that carried the paper;
 - ``announce``   new submissions rank above cross-lists;
-- ``relevance``  how clearly the paper belongs to one of the taxonomy's fields.
+- ``relevance``  how clearly the paper belongs to one of the taxonomy's fields;
+- ``keywords``   configured keywords found in the title or abstract.
 
-Selection walks the ranking and keeps at most ``per_category_cap`` papers of one
+Papers with Hugging Face upvotes rank by them; the score orders the rest and breaks
+ties. Selection walks the ranking and keeps at most ``per_category_cap`` papers of one
 category, so that one busy field cannot crowd out the others; when the cap
 leaves places free, the best of the remaining papers fill them.
 """
@@ -16,6 +18,8 @@ leaves places free, the best of the remaining papers fill them.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from paperdigest.classify import classify
@@ -26,6 +30,8 @@ UPVOTE_WEIGHT = 2.0
 SOURCE_BONUS = 0.5
 ANNOUNCE_POINTS = {"new": 1.0, "cross": 0.5}
 RELEVANCE_WEIGHT = 1.0
+KEYWORD_POINTS = 0.5
+KEYWORDS_COUNTED = 3
 
 
 @dataclass(slots=True)
@@ -38,7 +44,7 @@ class Ranked:
     category: str = OTHER
 
 
-def score_paper(paper: Paper, taxonomy: Taxonomy) -> Ranked:
+def score_paper(paper: Paper, taxonomy: Taxonomy, keywords: Sequence[str] = ()) -> Ranked:
     """Score one paper; the parts add up to the score."""
     category, confidence = classify(paper, taxonomy)
     parts: dict[str, float] = {}
@@ -49,13 +55,23 @@ def score_paper(paper: Paper, taxonomy: Taxonomy) -> Ranked:
     if paper.announce_type in ANNOUNCE_POINTS:
         parts["announce"] = ANNOUNCE_POINTS[paper.announce_type]
     parts["relevance"] = round(RELEVANCE_WEIGHT * (confidence if category != OTHER else 0.0), 4)
+    text = f"{paper.title} {paper.abstract}".casefold()
+    found = [k for k in keywords if re.search(rf"\b{re.escape(k.casefold())}", text)]
+    if found:
+        parts["keywords"] = KEYWORD_POINTS * min(len(found), KEYWORDS_COUNTED)
     return Ranked(paper=paper, score=round(sum(parts.values()), 4), parts=parts, category=category)
 
 
-def rank(papers: list[Paper], taxonomy: Taxonomy) -> list[Ranked]:
-    """Return the papers scored and sorted best first (ties by upvotes, then id)."""
-    ranked = [score_paper(p, taxonomy) for p in papers]
-    ranked.sort(key=lambda r: (-r.score, -(r.paper.upvotes or 0), r.paper.arxiv_id))
+def rank(papers: list[Paper], taxonomy: Taxonomy, keywords: Sequence[str] = ()) -> list[Ranked]:
+    """Return the papers scored and sorted best first.
+
+    Community upvotes are the strongest judgement we have: papers that carry them come
+    first, by upvotes; the score orders the rest and breaks ties.
+    """
+    ranked = [score_paper(p, taxonomy, keywords) for p in papers]
+    ranked.sort(
+        key=lambda r: (r.paper.upvotes is None, -(r.paper.upvotes or 0), -r.score, r.paper.arxiv_id)
+    )
     return ranked
 
 

@@ -26,26 +26,13 @@ class IngestSettings(CommonSettings):
     """Sources and selection of the ingest function.
 
     ``input_uris`` lists recorded source documents in the bucket (``s3://`` or
-    bare keys); when empty, the configured live sources are fetched.
+    bare keys); when empty, the live sources of ``sources_file`` are fetched (the
+    packaged ``config/sources.toml`` when unset).
     """
 
     max_papers: int = Field(default=15, ge=1)
-    per_category_cap: int = Field(default=4, ge=1)
     input_uris: list[str] = Field(default_factory=list)
-    include_replacements: bool = False
-    hf_daily: bool = True
-    rss_categories: list[str] = Field(
-        default_factory=lambda: [
-            "cs.AI",
-            "cs.LG",
-            "cs.CV",
-            "cs.CL",
-            "cs.RO",
-            "cs.NE",
-            "stat.ML",
-            "quant-ph",
-        ]
-    )
+    sources_file: str = ""
 
 
 class SummarizeSettings(CommonSettings):
@@ -62,6 +49,7 @@ class SummarizeSettings(CommonSettings):
     openai_fallback_model: str = ""
     llm_timeout_s: float = 60.0
     llm_max_retries: int = 3
+    max_run_tokens: int = Field(default=0, ge=0)
     max_receive_count: int = 5
     lease_seconds: int = 300
 

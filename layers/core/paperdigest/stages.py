@@ -53,17 +53,22 @@ class IngestRequest:
 
 def run_ingest(request: IngestRequest) -> dict[str, Any]:
     """Run ingest for one scheduled event; return a summary of the run."""
-    from paperdigest.pipeline.ingest import ingest, parse_documents
+    from paperdigest.pipeline.ingest import collect_live, ingest, parse_documents
+    from paperdigest.sources.config import load_sources
 
     settings = ingest_settings()
     bind_table(settings.table_name, settings.aws_region)
+    config = load_sources(settings.sources_file or None)
     inputs = request.inputs or tuple(settings.input_uris)
     if inputs:
         collected = parse_documents(
             [(key, _read_object(settings.bucket_name, key)) for key in inputs]
         )
     else:
-        collected = _fetch_live(settings, request)
+        from paperdigest.sources.fetch import Fetcher
+
+        with Fetcher() as fetcher:
+            collected = collect_live(config, fetcher, request.date or request.today().isoformat())
 
     try:
         outcome = ingest(
@@ -73,8 +78,7 @@ def run_ingest(request: IngestRequest) -> dict[str, Any]:
             taxonomy=load_taxonomy(),
             language=settings.language,
             max_papers=request.max_papers or settings.max_papers,
-            per_category_cap=settings.per_category_cap,
-            include_replacements=settings.include_replacements,
+            config=config,
             date=request.date,
             today=request.today,
         )
@@ -94,33 +98,9 @@ def run_ingest(request: IngestRequest) -> dict[str, Any]:
 def _read_object(bucket: str, key: str) -> bytes:
     if key.startswith("s3://"):
         bucket, _, key = key[len("s3://") :].partition("/")
-    body: bytes = (
-        client("s3", ingest_settings().aws_region).get_object(Bucket=bucket, Key=key)["Body"].read()
-    )
+    s3 = client("s3", ingest_settings().aws_region)
+    body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     return body
-
-
-def _fetch_live(settings: Any, request: IngestRequest) -> Any:
-    from paperdigest.errors import SourceError
-    from paperdigest.pipeline.ingest import Collected
-    from paperdigest.sources.fetch import Fetcher
-
-    fetcher = Fetcher()
-    collected = Collected()
-    jobs: list[tuple[str, Any]] = []
-    if settings.hf_daily:
-        jobs.append(
-            ("hf-daily", lambda: fetcher.hf_daily(request.date or request.today().isoformat()))
-        )
-    for category in settings.rss_categories:
-        jobs.append((f"arxiv-rss:{category}", lambda c=category: fetcher.arxiv_rss(c)))
-    for name, job in jobs:
-        try:
-            collected.inputs.append(job())
-        except SourceError as exc:
-            logger.error("source failed", extra={"source": name, "reason": str(exc)})
-            collected.errors.append(f"{name}: {exc}")
-    return collected
 
 
 @cache
@@ -138,6 +118,7 @@ def summarize_service() -> SummarizeService:
         taxonomy=load_taxonomy(),
         lease_seconds=settings.lease_seconds,
         language=settings.language,
+        max_run_tokens=settings.max_run_tokens,
     )
 
 

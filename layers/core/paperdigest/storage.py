@@ -75,6 +75,7 @@ class RunItem(_Item):
     prompt_tokens = NumberAttribute(default=0)
     completion_tokens = NumberAttribute(default=0)
     cost_usd = NumberAttribute(default=0)
+    reserved_tokens = NumberAttribute(default=0)
     fanout_at = NumberAttribute(null=True)
     ready_at = NumberAttribute(null=True)
     published_at = NumberAttribute(null=True)
@@ -227,6 +228,27 @@ class Store:
             ],
             condition=RunItem.pk.exists(),
         )
+
+    def reserve_tokens(self, date: str, tokens: int, budget: int) -> bool:
+        """Reserve ``tokens`` of the run's budget; return False when they do not fit.
+
+        The check and the reservation are one conditional write, so concurrent
+        consumers can never reserve more than the budget together.
+        """
+        try:
+            RunItem(_run_pk(date), RunItem.SK).update(
+                actions=[RunItem.reserved_tokens.add(tokens)],
+                condition=RunItem.pk.exists()
+                & (
+                    RunItem.reserved_tokens.does_not_exist()
+                    | (RunItem.reserved_tokens <= budget - tokens)
+                ),
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise StorageError("cannot reserve tokens") from exc
+        return True
 
     def settle_category(self, date: str, category: str) -> RunItem:
         """Count a category as settled (idempotent); return the run record after the write."""

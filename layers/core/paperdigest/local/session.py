@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -156,14 +157,15 @@ def _route_logs(stream: IO[str] | None) -> Callable[[], None]:
         for h in logging.getLogger(SERVICE_LOGGER).handlers
         if isinstance(h, logging.StreamHandler)
     ]
-    # NOTE: plain assignment, not setStream(): that flushes the old stream, which a
-    # test harness may already have closed.
-    previous = [h.stream for h in handlers]
+    # NOTE: plain assignment, not setStream(): that flushes the old stream, which may
+    # be closed already.
     for handler in handlers:
         handler.stream = stream
 
     def restore() -> None:
-        for handler, old in zip(handlers, previous, strict=True):
-            handler.stream = old
+        # NOTE: back to the process's own stdout, not whatever sys.stdout was before:
+        # a test harness may have swapped that for a capture it has closed since.
+        for handler in handlers:
+            handler.stream = sys.__stdout__
 
     return restore

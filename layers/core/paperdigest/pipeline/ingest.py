@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -16,9 +17,13 @@ from paperdigest.errors import QuietDay, SourceError
 from paperdigest.messaging import WorkMessage, WorkQueue
 from paperdigest.models import Paper, ParsedInput, SkippedEntry
 from paperdigest.ranking import Ranked, rank, select
-from paperdigest.sources import is_new_announcement, merge_papers, parse_document
+from paperdigest.sources import merge_papers, parse_document
+from paperdigest.sources.config import SourcesConfig
 from paperdigest.storage import PaperItem, Store
 from paperdigest.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from paperdigest.sources.fetch import Fetcher
 
 logger = Logger(child=True)
 
@@ -59,6 +64,32 @@ def parse_documents(documents: list[tuple[str, bytes]]) -> Collected:
     return collected
 
 
+def collect_live(config: SourcesConfig, fetcher: Fetcher, day: str) -> Collected:
+    """Ask every enabled source of ``config``; a source that fails is reported, the rest go on."""
+    jobs: list[tuple[str, Callable[[], ParsedInput]]] = []
+    if config.hf_daily.enabled:
+        jobs.append(("hf-daily", lambda: fetcher.hf_daily(day)))
+    if config.arxiv_rss.enabled:
+        for category in config.arxiv_rss.categories:
+            jobs.append((f"arxiv-rss {category}", functools.partial(fetcher.arxiv_rss, category)))
+    api = config.arxiv_api
+    if api.enabled and api.ids:
+        jobs.append(("arxiv-api ids", functools.partial(fetcher.arxiv_ids, api.ids)))
+    if api.enabled:
+        for query in api.queries:
+            job = functools.partial(fetcher.arxiv_query, query, api.max_results)
+            jobs.append((f"arxiv-api {query}", job))
+
+    collected = Collected()
+    for name, job in jobs:
+        try:
+            collected.inputs.append(job())
+        except SourceError as exc:
+            logger.error("source failed", extra={"source": name, "reason": str(exc)})
+            collected.errors.append(f"{name}: {exc}")
+    return collected
+
+
 def digest_date(
     inputs: list[ParsedInput], override: str | None, today: Callable[[], dt.date]
 ) -> str:
@@ -77,8 +108,7 @@ def ingest(
     taxonomy: Taxonomy,
     language: str,
     max_papers: int,
-    per_category_cap: int,
-    include_replacements: bool = False,
+    config: SourcesConfig,
     date: str | None = None,
     today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
 ) -> IngestOutcome:
@@ -92,15 +122,15 @@ def ingest(
 
     run_date = digest_date(collected.inputs, date, today)
     candidates = merge_papers(collected.inputs)
-    if not include_replacements:
-        candidates = [p for p in candidates if is_new_announcement(p)]
+    candidates = [p for p in candidates if config.keeps(p.announce_type)]
     skipped = [s for i in collected.inputs for s in i.skipped]
     for entry in skipped:
         logger.warning("entry skipped", extra={"source": entry.source, "reason": entry.reason})
     if not candidates:
         raise QuietDay(f"no new papers for {run_date}")
 
-    chosen = select(rank(candidates, taxonomy), max_papers, per_category_cap)
+    ranking = rank(candidates, taxonomy, config.selection.keywords)
+    chosen = select(ranking, max_papers, config.selection.per_category_cap)
     items = [_paper_item(position, item) for position, item in enumerate(chosen)]
     stats: dict[str, Any] = {
         "candidates": len(candidates),

@@ -14,7 +14,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -66,6 +66,7 @@ class SummarizeService:
         taxonomy: Taxonomy,
         lease_seconds: int,
         language: str,
+        max_run_tokens: int = 0,
     ) -> None:
         self._store = store
         self._queue = queue
@@ -74,6 +75,7 @@ class SummarizeService:
         self._taxonomy = taxonomy
         self._lease = lease_seconds
         self._language = language
+        self._max_run_tokens = max_run_tokens
 
     def handle(
         self, message: WorkMessage, delivery: Delivery, remaining_ms: RemainingMs | None
@@ -111,7 +113,8 @@ class SummarizeService:
                 summary = PaperSummary.from_dict(cached)
                 logger.info("cached summary reused", extra={"run_date": date, "paper_id": arxiv_id})
             else:
-                summary = self._engine.summarize_paper(paper, self._taxonomy, remaining_ms)
+                engine = self._within_budget(date, paper.title + paper.abstract)
+                summary = engine.summarize_paper(paper, self._taxonomy, remaining_ms)
                 self._spent(date, summary.usage)
                 self._store.cache(f"PAPER#{arxiv_id}", writer, summary.to_dict())
         except LLMFatalError as exc:
@@ -195,9 +198,11 @@ class SummarizeService:
             if cached is not None:
                 synthesis = CategorySynthesis.from_dict(cached)
             else:
-                synthesis = self._engine.synthesize_category(
+                text = " ".join(r.takeaway + r.result for r in records)
+                synthesis = self._within_budget(date, text).synthesize_category(
                     category, papers, records, remaining_ms
                 )
+                self._spent(date, synthesis.usage)
                 self._store.cache(work, writer, synthesis.to_dict())
         except DigestError as exc:
             if delivery.last or isinstance(exc, LLMFatalError):
@@ -231,6 +236,26 @@ class SummarizeService:
         logger.info("digest ready", extra={"run_date": run.date})
 
     # --- shared ----------------------------------------------------------------
+    def _within_budget(self, date: str, text: str) -> Summarizer:
+        """The engine, or the embedded summarizer once the run's token budget is spent.
+
+        The check comes before the call: an estimate of the call's tokens is reserved
+        from the run's ``max_run_tokens`` (0: no budget), and a call that does not fit
+        is not made.
+        """
+        if not self._max_run_tokens or self._engine.engine == "embedded":
+            return self._engine
+        from paperdigest.summarize import make_summarizer
+        from paperdigest.summarize.text import estimate_tokens
+
+        needed = estimate_tokens(text) + CALL_OVERHEAD_TOKENS
+        if self._store.reserve_tokens(date, needed, self._max_run_tokens):
+            return self._engine
+        logger.warning(
+            "token budget reached", extra={"run_date": date, "budget": self._max_run_tokens}
+        )
+        return _BudgetFallback(make_summarizer(None, self._language))
+
     def _spent(self, date: str, usage: Usage) -> None:
         """Count model calls and tokens in the run record and the metrics."""
         self._store.add_usage(date, usage)
@@ -256,6 +281,28 @@ class SummarizeService:
             self._settled_paper(date, key, failed=False)
         else:
             self._settled_category(date, key)
+
+
+# Prompt and answer around a paper's own text, for the budget's estimate.
+CALL_OVERHEAD_TOKENS = 1500
+
+
+class _BudgetFallback:
+    """The embedded summarizer standing in for the LLM, its records marked as fallbacks."""
+
+    def __init__(self, embedded: Summarizer) -> None:
+        self._embedded = embedded
+        self.engine = embedded.engine
+
+    def summarize_paper(self, *args: Any, **kwargs: Any) -> PaperSummary:
+        summary = self._embedded.summarize_paper(*args, **kwargs)
+        summary.fallback = True
+        return summary
+
+    def synthesize_category(self, *args: Any, **kwargs: Any) -> CategorySynthesis:
+        synthesis = self._embedded.synthesize_category(*args, **kwargs)
+        synthesis.fallback = True
+        return synthesis
 
 
 def _digest_of(records: list[PaperSummary]) -> str:

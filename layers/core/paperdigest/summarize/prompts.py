@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from paperdigest.models import Category, Paper, PaperSummary
+from paperdigest.taxonomy import Taxonomy
 
 # Part of the result cache's key: change it whenever a prompt, a schema or the embedded
 # summarizer changes what it writes, so that no stale record is reused.
 PROMPT_VERSION = "2026-12-03.1"
-from paperdigest.taxonomy import Taxonomy
 
 Message = dict[str, str]
 
