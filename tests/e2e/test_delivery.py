@@ -11,6 +11,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,7 +23,14 @@ from paperdigest.local import session as local_session_module
 from paperdigest.local.runner import Runner
 from paperdigest.sources import parse_document
 from paperdigest.taxonomy import load_taxonomy
-from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, Reply, server_error, valid
+from tests.fakes.openai_server import (
+    FakeOpenAI,
+    RecordedRequest,
+    Reply,
+    delayed,
+    server_error,
+    valid,
+)
 
 from .conftest import FIXTURES, REPO, RunResult, source_lines
 
@@ -251,3 +259,40 @@ def test_token_budget_is_enforced_before_calls(run_cli, llm, figures, monkeypatc
     record = result.run_record(DATE)
     assert 3000 < int(record["reserved_tokens"]["N"]) <= 4000  # type: ignore[index]
     figures.append(f"token budget 4,000: {llm.calls} LLM calls, the rest embedded and marked")
+
+
+def test_a_hung_paper_does_not_hold_the_digest_past_the_deadline(
+    run_cli, llm, figures, monkeypatch
+) -> None:
+    # Given an endpoint that never answers for one paper, and a 30-second run deadline
+    doomed = "2409.14674"
+    healthy = llm.default
+    llm.default = lambda request: (
+        delayed(600)(request) if f'id="{doomed}"' in request.user_text else healthy(request)
+    )
+    monkeypatch.setenv("RUN_DEADLINE_S", "30")
+    monkeypatch.setenv("LLM_TIMEOUT_S", "500")
+    started = time.monotonic()
+
+    result = run_cli("--input", str(HF_FILE), "--fresh")
+
+    # Then the sweep publishes at the deadline what settled; the hung invocation's papers
+    # (the hung one and those after it in its batch of at most 5) are listed as failed
+    elapsed = time.monotonic() - started
+    assert result.code == 0, result.stderr
+    assert elapsed < 180
+    failed = _failed_ids(result)
+    assert doomed in failed and len(failed) <= 5
+    markdown = result.markdown()
+    failed_part = markdown.split("## ⚠️", 1)[1]
+    assert all(f"https://arxiv.org/abs/{i}" in failed_part for i in failed)
+    assert len(source_lines(markdown.split("## ⚠️", 1)[0])) == PAPERS - len(failed)
+    assert "deadline passed" in result.stderr
+    # The abandoned messages are kept for redrive, not lost.
+    state = json.loads((result.state / "state.json").read_text(encoding="utf-8"))
+    kept = {json.loads(b)["key"] for q in state["queues"].values() for b in q}
+    assert failed <= kept
+    figures.append(
+        f"one invocation hung: published at the deadline after {elapsed:.0f} s with "
+        f"{PAPERS - len(failed)} papers, its {len(failed)} marked failed and kept for redrive"
+    )

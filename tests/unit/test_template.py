@@ -82,6 +82,7 @@ def test_summarize_delivery_settings_hold() -> None:
 def test_each_function_has_its_trigger_and_settings() -> None:
     specs = _resolved_functions()
     assert specs["IngestFunction"].schedule.startswith("cron(")  # type: ignore[attr-defined]
+    assert specs["PublishFunction"].schedule == "rate(15 minutes)"  # type: ignore[attr-defined]
     assert specs["SummarizeFunction"].sqs.queue == "PapersQueue"  # type: ignore[attr-defined]
     publish = specs["PublishFunction"]
     assert publish.rule_pattern == {"source": ["paperdigest"], "detail-type": ["DigestReady"]}  # type: ignore[attr-defined]
@@ -107,7 +108,7 @@ POLICY_ALLOWLIST = {
         ("SSMParameterReadPolicy", "OpenAIApiKeyParameter"),
     },
     "PublishFunction": {
-        ("DynamoDBReadPolicy", "DigestTable"),
+        ("DynamoDBCrudPolicy", "DigestTable"),
         ("S3CrudPolicy", "SiteBucket"),
     },
 }

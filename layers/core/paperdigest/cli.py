@@ -25,6 +25,7 @@ LLM_PARAMETERS = (
     ("OPENAI_BASE_URL", "OpenAIBaseUrl"),
     ("OPENAI_MODEL", "OpenAIModel"),
     ("MAX_RUN_TOKENS", "MaxRunTokens"),
+    ("RUN_DEADLINE_S", "RunDeadlineSeconds"),
 )
 
 
@@ -139,6 +140,7 @@ def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         date = result["date"]
         print(f"{date}: {len(result['selected'])} papers selected", file=err)
         _drain_with_progress(session, date, len(result["selected"]), err)
+        _sweep_if_overdue(session, date, err)
         digest = _published(session, date, args.out, log_path, err)
     print(digest, file=out)
     return 0
@@ -272,6 +274,8 @@ def _drain_with_progress(session: Session, date: str, selected: int, err: IO[str
     from paperdigest.storage import Store
 
     store = Store()
+    run = store.get_run(date)
+    deadline = float(run.deadline_at) - time.time() if run and run.deadline_at else 3600.0
     with tqdm(total=selected, desc="summarizing", unit="paper", file=err) as bar:
 
         def progress() -> None:
@@ -279,8 +283,20 @@ def _drain_with_progress(session: Session, date: str, selected: int, err: IO[str
             settled = len(run.settled_ids or ()) if run else 0
             bar.update(settled - bar.n)
 
-        session.runner.drain(on_batch=progress)
+        session.runner.drain(on_batch=progress, deadline_s=max(deadline, 1.0))
         progress()
+
+
+def _sweep_if_overdue(session: Session, date: str, err: IO[str]) -> None:
+    """When the drain stopped at the run's deadline, fire the sweep that AWS would fire."""
+    from paperdigest.storage import Store
+
+    run = Store().get_run(date)
+    if run is None or run.ready_at is not None or run.deadline_at is None:
+        return
+    print("warning: the run's deadline passed; publishing what has settled", file=err)
+    fired = dt.datetime.fromtimestamp(float(run.deadline_at), dt.UTC)
+    session.runner.sweep(max(fired, dt.datetime.now(dt.UTC)))
 
 
 def _published(session: Session, date: str, out: Path, log_path: Path, err: IO[str]) -> Path:

@@ -33,6 +33,7 @@ class IngestSettings(CommonSettings):
     max_papers: int = Field(default=15, ge=1)
     input_uris: list[str] = Field(default_factory=list)
     sources_file: str = ""
+    run_deadline_s: int = Field(default=7200, ge=10)
 
 
 class SummarizeSettings(CommonSettings):

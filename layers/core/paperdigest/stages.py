@@ -44,11 +44,15 @@ class IngestRequest:
             max_papers=detail.get("max_papers"),
         )
 
-    def today(self) -> dt.date:
-        """The UTC day the event fired, or today when it carries no time."""
+    def now(self) -> dt.datetime:
+        """When the event fired (UTC), or now when it carries no time."""
         if self.time:
-            return dt.datetime.fromisoformat(self.time.replace("Z", "+00:00")).date()
-        return dt.datetime.now(dt.UTC).date()
+            return dt.datetime.fromisoformat(self.time.replace("Z", "+00:00"))
+        return dt.datetime.now(dt.UTC)
+
+    def today(self) -> dt.date:
+        """The UTC day the event fired."""
+        return self.now().date()
 
 
 def run_ingest(request: IngestRequest) -> dict[str, Any]:
@@ -79,6 +83,7 @@ def run_ingest(request: IngestRequest) -> dict[str, Any]:
             language=settings.language,
             max_papers=request.max_papers or settings.max_papers,
             config=config,
+            deadline_s=settings.run_deadline_s,
             date=request.date,
             today=request.today,
         )
@@ -129,11 +134,23 @@ def handle_work(body: str, receive_count: int, remaining_ms: RemainingMs | None)
 
 
 def run_publish(event: dict[str, Any]) -> dict[str, Any]:
-    """Publish the digest that a DigestReady event names; return the written keys."""
-    from paperdigest.pipeline.publish import publish
+    """Publish the digest a DigestReady event names, or, on the scheduled sweep, every
+    run past its deadline; return what was published."""
+    from paperdigest.pipeline.publish import publish, sweep
 
     settings = publish_settings()
     bind_table(settings.table_name, settings.aws_region)
+    if event.get("detail-type") == "Scheduled Event":
+        now = IngestRequest.from_event(event).now()
+        dates = sweep(
+            Store(),
+            load_taxonomy(),
+            settings.bucket_name,
+            settings.aws_region,
+            settings.site_prefix,
+            now.timestamp(),
+        )
+        return {"swept": dates}
     date = str(event["detail"]["date"])
     objects = publish(
         Store(),

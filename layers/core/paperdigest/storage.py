@@ -76,6 +76,7 @@ class RunItem(_Item):
     completion_tokens = NumberAttribute(default=0)
     cost_usd = NumberAttribute(default=0)
     reserved_tokens = NumberAttribute(default=0)
+    deadline_at = NumberAttribute(null=True)
     fanout_at = NumberAttribute(null=True)
     ready_at = NumberAttribute(null=True)
     published_at = NumberAttribute(null=True)
@@ -156,9 +157,17 @@ class Store:
 
     # --- runs ------------------------------------------------------------------
     def create_run(
-        self, date: str, language: str, papers: list[PaperItem], stats: dict[str, Any]
+        self,
+        date: str,
+        language: str,
+        papers: list[PaperItem],
+        stats: dict[str, Any],
+        deadline_s: int | None = None,
     ) -> RunItem:
-        """Write a fresh run record and its paper items, replacing an older run of the date."""
+        """Write a fresh run record and its paper items, replacing an older run of the date.
+
+        ``deadline_s`` from now on, a sweep publishes whatever has settled.
+        """
         self.delete_run(date)
         now = int(self._clock())
         run = RunItem(
@@ -169,6 +178,7 @@ class Store:
             paper_ids=[p.arxiv_id for p in papers],
             stats=stats,
             updated_at=now,
+            deadline_at=now + deadline_s if deadline_s else None,
         )
         with PaperItem.batch_write() as batch:
             for item in papers:
@@ -189,6 +199,14 @@ class Store:
         """Return the run record with the latest date, or None."""
         runs = [item for item in RunItem.scan(RunItem.sk == RunItem.SK)]
         return max(runs, key=lambda r: r.date) if runs else None
+
+    def overdue_runs(self, now: float) -> list[RunItem]:
+        """Runs past their deadline that are not ready for publishing yet."""
+        return [
+            run
+            for run in RunItem.scan(RunItem.sk == RunItem.SK)
+            if run.ready_at is None and run.deadline_at is not None and run.deadline_at <= now
+        ]
 
     def delete_run(self, date: str) -> int:
         """Delete every item of the run of ``date``; return how many were deleted."""

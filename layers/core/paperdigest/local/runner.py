@@ -43,6 +43,10 @@ from paperdigest.local.template import FunctionSpec
 
 logger = logging.getLogger(__name__)
 
+# The template's logical names of the scheduled functions.
+INGEST = "IngestFunction"
+PUBLISH = "PublishFunction"
+
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -82,6 +86,7 @@ class DrainStats:
     records: int = 0
     reported_failures: int = 0
     handler_errors: int = 0
+    abandoned: int = 0
     published: list[str] = field(default_factory=list)
 
 
@@ -168,13 +173,22 @@ class Runner:
         self._lock = threading.Lock()
         self._log_path = log_path
         self._workers: ProcessPoolExecutor | None = None
+        self._in_flight: list[tuple[str, dict[str, Any]]] = []
         os.environ.update(stack.environment())
 
     def close(self) -> None:
-        """Stop the consumer's worker processes."""
+        """Stop the consumer's worker processes; abandoned messages become visible again."""
+        for url, message in self._in_flight:
+            _make_visible(url, message["ReceiptHandle"])
         if self._workers is not None:
-            self._workers.shutdown(cancel_futures=True)
+            if self._in_flight:
+                # NOTE: a hung invocation never returns; end its environment, as Lambda
+                # does at the function's timeout. The pool has no public way to do it.
+                for process in list(self._workers._processes.values()):
+                    process.terminate()
+            self._workers.shutdown(wait=not self._in_flight, cancel_futures=True)
             self._workers = None
+        self._in_flight = []
 
     def _consumer_pool(self, spec: FunctionSpec, size: int) -> ProcessPoolExecutor:
         if self._workers is None:
@@ -197,9 +211,18 @@ class Runner:
         raise LookupError("no function matches")
 
     def ingest(self, detail: dict[str, Any], now: dt.datetime | None = None) -> Any:
-        spec = self.function_with(lambda s: s.schedule is not None)
-        event = scheduled_event(spec, detail, now or dt.datetime.now(dt.UTC))
-        return self.invoke(spec.name, event)
+        """Invoke ingest with its daily scheduled event."""
+        return self.scheduled(INGEST, detail, now or dt.datetime.now(dt.UTC))
+
+    def sweep(self, now: dt.datetime) -> Any:
+        """Invoke publish with its sweep schedule's event, fired at ``now``."""
+        return self.scheduled(PUBLISH, {}, now)
+
+    def scheduled(self, name: str, detail: dict[str, Any], now: dt.datetime) -> Any:
+        spec = self._stack.functions[name]
+        if spec.schedule is None:
+            raise LookupError(f"{name} has no schedule")
+        return self.invoke(name, scheduled_event(spec, detail, now))
 
     def drain(
         self, on_batch: Callable[[], None] | None = None, deadline_s: float = 3600
@@ -216,8 +239,9 @@ class Runner:
 
         concurrency = self.max_concurrency or source.max_concurrency
         environments = self._consumer_pool(consumer, concurrency)
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            running: set[Future[None]] = set()
+        pool = ThreadPoolExecutor(max_workers=concurrency)
+        running: dict[Future[None], list[dict[str, Any]]] = {}
+        try:
             while time.monotonic() < end:
                 while len(running) < concurrency:
                     messages = sqs.receive_message(
@@ -231,14 +255,14 @@ class Runner:
                         break
                     if self._duplicate:
                         _send_copies(url, messages)
-                    running.add(
-                        pool.submit(
-                            self._deliver, environments, consumer, url, arn, messages, stats
-                        )
+                    future = pool.submit(
+                        self._deliver, environments, consumer, url, arn, messages, stats
                     )
+                    running[future] = messages
                 if running:
-                    done, running = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                    done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
                     for future in done:
+                        del running[future]
                         future.result()
                         if on_batch:
                             on_batch()
@@ -248,6 +272,12 @@ class Runner:
                 if _queue_empty(url):
                     break
                 time.sleep(min(self._retry_delay, 0.2))
+        finally:
+            # NOTE: at the deadline, invocations still running are left behind (as a
+            # hung Lambda would be); close() hands their messages back to the queue.
+            self._in_flight = [(url, m) for batch in running.values() for m in batch]
+            stats.abandoned = len(self._in_flight)
+            pool.shutdown(wait=not running, cancel_futures=True)
         return stats
 
     def _deliver(

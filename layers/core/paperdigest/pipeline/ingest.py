@@ -109,6 +109,7 @@ def ingest(
     language: str,
     max_papers: int,
     config: SourcesConfig,
+    deadline_s: int | None = None,
     date: str | None = None,
     today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
 ) -> IngestOutcome:
@@ -140,7 +141,7 @@ def ingest(
         "sources": sorted({k for i in collected.inputs for k in [i.kind]}),
         "taxonomy_version": taxonomy.version,
     }
-    store.create_run(run_date, language, items, stats)
+    store.create_run(run_date, language, items, stats, deadline_s)
     queue.send([WorkMessage("paper", run_date, item.paper.arxiv_id) for item in chosen])
     observe.count(observe.PAPERS_INGESTED, len(chosen))
     logger.info(

@@ -243,3 +243,35 @@ def publish(
         },
     )
     return [*dated, *pointers]
+
+
+DEADLINE_REASON = "the run's deadline passed before this was done"
+
+
+def sweep(
+    store: Store, taxonomy: Taxonomy, bucket: str, region: str, prefix: str, now: float
+) -> list[str]:
+    """Publish every run whose deadline has passed with what has settled; return their dates.
+
+    Work that has not settled is marked failed (so a late result is not stored, and
+    the digest lists the paper as failed); a run whose last work settles meanwhile is
+    published by its own DigestReady event instead.
+    """
+    published = []
+    for run in store.overdue_runs(now):
+        settled = set(run.settled_ids or ())
+        for item in store.papers(run.date):
+            if item.arxiv_id not in settled:
+                store.fail_paper(item, DEADLINE_REASON)
+                store.settle_paper(run.date, item.arxiv_id, failed=True)
+        done_categories = set(run.settled_categories or ())
+        for category in store.categories(run.date):
+            if category.category not in done_categories:
+                store.fail_category(category, DEADLINE_REASON)
+                store.settle_category(run.date, category.category)
+        if not store.mark_once(run, "ready_at"):
+            continue
+        logger.warning("deadline passed, publishing what settled", extra={"run_date": run.date})
+        publish(store, taxonomy, bucket, region, run.date, prefix)
+        published.append(run.date)
+    return published

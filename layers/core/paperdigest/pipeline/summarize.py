@@ -131,7 +131,9 @@ class SummarizeService:
             )
             raise
 
-        if self._store.finish_paper(item, claim.owner, summary.category, summary.to_dict()):
+        if not self._store.finish_paper(item, claim.owner, summary.category, summary.to_dict()):
+            self._lost_lease(item, date, arxiv_id)
+        else:
             observe.count(observe.PAPERS_SUMMARIZED)
             logger.info(
                 "paper summarized",
@@ -217,7 +219,9 @@ class SummarizeService:
             self._store.release(item, claim.owner)
             raise
 
-        if self._store.finish_category(item, claim.owner, synthesis.to_dict()):
+        if not self._store.finish_category(item, claim.owner, synthesis.to_dict()):
+            self._lost_lease(item, date, category_id)
+        else:
             observe.count(observe.CATEGORIES_SYNTHESIZED)
             logger.info("category synthesized", extra={"run_date": date, "category": category_id})
         self._settled_category(date, category_id)
@@ -236,6 +240,14 @@ class SummarizeService:
         logger.info("digest ready", extra={"run_date": run.date})
 
     # --- shared ----------------------------------------------------------------
+    def _lost_lease(self, item: Any, date: str, key: str) -> None:
+        """After a write that lost its lease: fine if another attempt finished the work,
+        a failure if the deadline sweep gave up on it meanwhile."""
+        item.refresh(consistent_read=True)
+        if item.status == FAILED:
+            raise WorkFailed(f"{key} of {date} was given up at the deadline")
+        logger.info("result already stored", extra={"run_date": date, "key": key})
+
     def _within_budget(self, date: str, text: str) -> Summarizer:
         """The engine, or the embedded summarizer once the run's token budget is spent.
 
