@@ -65,3 +65,4 @@ $(BUILT): $(BUILD_INPUTS) | $(SAM_STAMP)
 # Sizes, cold starts and local run times; prints numbers, asserts nothing.
 bench: build $(STAMP)
 	$(VENV)/bin/python infra/bench.py
+	$(VENV)/bin/python infra/bench_quality.py
