@@ -178,3 +178,18 @@ def test_dead_letters_raise_an_alarm() -> None:
         and a["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["PapersDLQ", "QueueName"]}
     ]
     assert dlq_alarms and dlq_alarms[0]["Threshold"] == 0
+
+
+def test_the_llm_client_gives_up_before_the_function_times_out() -> None:
+    from paperdigest.settings import SummarizeSettings
+    from paperdigest.summarize.llm import LLMSettings
+
+    # The client's worst case: every attempt times out, with the longest backoff between.
+    settings = SummarizeSettings(table_name="t", bucket_name="b")
+    client = LLMSettings(api_key="unused")
+    worst = settings.llm_timeout_s * settings.llm_max_retries + client.backoff_max_s * (
+        settings.llm_max_retries - 1
+    )
+    summarize = _resolved_functions()["SummarizeFunction"]
+    assert worst + client.reserve_ms / 1000 < summarize.timeout  # type: ignore[attr-defined]
+    assert settings.lease_seconds >= summarize.timeout  # type: ignore[attr-defined]
