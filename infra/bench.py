@@ -281,8 +281,8 @@ def parallel() -> None:
     table(headers, [[*row, f"{wall:.1f}"]])
     print(
         "Ideal = papers / concurrency x delay. The drain with an instant endpoint is the "
-        "local stack's own cost (moto and the handlers share one process); the difference "
-        "is what the LLM's delay added.\n"
+        "local stack's own cost (the moto server, the consumer's worker processes starting "
+        "and importing); the difference is what the LLM's delay added.\n"
     )
 
 
