@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from paperdigest import observe
 from paperdigest.aws import client
 from paperdigest.errors import QuietDay
 from paperdigest.messaging import DigestEvents, WorkMessage, WorkQueue
@@ -89,6 +90,7 @@ def run_ingest(request: IngestRequest) -> dict[str, Any]:
         )
     except QuietDay as exc:
         logger.info("quiet day", extra={"reason": str(exc)})
+        observe.count(observe.PAPERS_INGESTED, 0)
         return {"status": "quiet", "reason": str(exc), "errors": collected.errors}
     return {
         "status": outcome.status,
@@ -152,6 +154,7 @@ def run_publish(event: dict[str, Any]) -> dict[str, Any]:
         )
         return {"swept": dates}
     date = str(event["detail"]["date"])
+    observe.count(observe.DIGESTS_PUBLISHED)
     objects = publish(
         Store(),
         load_taxonomy(),

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import os
+import socket
+import subprocess
+import sys
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,26 +71,25 @@ class Stack:
 
 
 class MotoServer:
-    """A moto server on 127.0.0.1 with fake credentials in the environment."""
+    """A moto server on 127.0.0.1, in a process of its own, with fake credentials set.
+
+    Its own process keeps moto's work off the interpreter that drives the handlers
+    (they would share one GIL), so a local run can use a second core.
+    """
 
     def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        _receive_in_constant_time()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._process: subprocess.Popen[bytes] | None = None
         self.endpoint = ""
 
-    def start(self) -> str:
-        # NOTE: the server logs every request at INFO through werkzeug.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
-        # NOTE: moto keeps its backends per process, so a second server in the same
-        # process would see the first one's resources; start from empty.
-        urllib.request.urlopen(
-            urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        ).close()
+    def start(self, timeout_s: float = 60.0) -> str:
+        port = _free_port()
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", SERVER_MAIN, str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.endpoint = f"http://127.0.0.1:{port}"
+        _wait_until_up(self.endpoint, self._process, timeout_s)
         os.environ.update(
             AWS_ENDPOINT_URL=self.endpoint,
             AWS_ACCESS_KEY_ID="testing",
@@ -100,8 +102,46 @@ class MotoServer:
         return self.endpoint
 
     def stop(self) -> None:
-        self._server.stop()
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+            self._process = None
         reset_clients()
+
+
+# The server process: moto's own server, with the receive fix below applied first.
+SERVER_MAIN = """
+import sys
+from paperdigest.local.stack import _receive_in_constant_time
+from moto.server import main
+_receive_in_constant_time()
+main(["-H", "127.0.0.1", "-p", sys.argv[1]])
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _wait_until_up(endpoint: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Wait for the server to answer; raise ``ConfigError`` if it exits or never does."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            raise ConfigError(f"the moto server exited with status {process.returncode}")
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise ConfigError(f"the moto server did not answer within {timeout_s:.0f} s")
 
 
 def _receive_in_constant_time() -> None:

@@ -20,7 +20,18 @@ from pathlib import Path
 from typing import Any
 
 # Imported once by the fork server, so that each worker starts warm.
-PRELOAD = ["boto3", "botocore.session", "pynamodb.models", "aws_lambda_powertools"]
+# What the consumer's handler imports on its first invocation, whatever the engine.
+PRELOAD = [
+    "boto3",
+    "botocore.session",
+    "pynamodb.models",
+    "pydantic_settings",
+    "aws_lambda_powertools",
+    "aws_lambda_powertools.utilities.batch",
+    "openai",
+    "sumy.summarizers.text_rank",
+    "paperdigest.pipeline.summarize",
+]
 
 _handler: Any = None
 _spec: Any = None
