@@ -1,0 +1,152 @@
+"""Leases and crashes: the summarize service on moto, with a clock the test moves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from paperdigest.messaging import DigestEvents, WorkMessage, WorkQueue
+from paperdigest.models import Paper
+from paperdigest.pipeline.summarize import Delivery, SummarizeService, WorkInProgress
+from paperdigest.ranking import rank
+from paperdigest.sources import parse_document
+from paperdigest.storage import DONE, PaperItem, Store, bind_table
+from paperdigest.summarize import EmbeddedSummarizer
+from paperdigest.taxonomy import load_taxonomy
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+DATE = "2024-09-24"
+LEASE = 300
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingEngine(EmbeddedSummarizer):
+    """The embedded summarizer, counting its calls (it stands for a paid model)."""
+
+    def __init__(self) -> None:
+        super().__init__("ko")
+        self.calls = 0
+
+    def summarize_paper(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        return super().summarize_paper(*args, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        from paperdigest.aws import reset_clients
+
+        reset_clients()
+        yield
+        reset_clients()
+
+
+@pytest.fixture
+def papers() -> list[Paper]:
+    return parse_document((FIXTURES / "hf-2024-09-24.json").read_bytes()).papers[:3]
+
+
+@pytest.fixture
+def service(
+    aws: None, papers: list[Paper]
+) -> tuple[SummarizeService, Store, Clock, CountingEngine]:
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(
+        TableName="digest",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="q")["QueueUrl"]
+    bind_table("digest", "us-east-1")
+    clock = Clock()
+    store = Store(clock=clock)
+    items = [
+        PaperItem(
+            "",
+            f"PAPER#{r.paper.arxiv_id}",
+            arxiv_id=r.paper.arxiv_id,
+            rank=i,
+            paper=r.paper.to_dict(),
+        )
+        for i, r in enumerate(rank(papers, load_taxonomy()))
+    ]
+    store.create_run(DATE, "ko", items, {})
+    engine = CountingEngine()
+    service = SummarizeService(
+        store=store,
+        queue=WorkQueue(url, "us-east-1"),
+        events=DigestEvents("default", "us-east-1"),
+        engine=engine,
+        taxonomy=load_taxonomy(),
+        lease_seconds=LEASE,
+        language="ko",
+    )
+    return service, store, clock, engine
+
+
+def test_a_lease_left_by_a_timed_out_attempt_expires(service, papers) -> None:
+    svc, store, clock, engine = service
+    arxiv_id = papers[0].arxiv_id
+    # Given an attempt that claimed the paper and then died (a Lambda timeout)
+    assert store.claim_paper(store.get_paper(DATE, arxiv_id), LEASE).acquired
+
+    # When the message comes back while the lease is live, the retry waits
+    with pytest.raises(WorkInProgress):
+        svc.handle(WorkMessage("paper", DATE, arxiv_id), Delivery(2, 5), None)
+    assert engine.calls == 0
+
+    # Then once the lease has expired, the next delivery does the work
+    clock.now += LEASE + 1
+    svc.handle(WorkMessage("paper", DATE, arxiv_id), Delivery(3, 5), None)
+    assert engine.calls == 1
+    assert store.get_paper(DATE, arxiv_id).status == DONE
+
+
+def test_a_crash_after_the_write_costs_no_second_call(service, papers) -> None:
+    svc, store, _clock, engine = service
+    arxiv_id = papers[0].arxiv_id
+    # Given a paper summarized and stored, whose run was never told (a crash between)
+    item = store.get_paper(DATE, arxiv_id)
+    claim = store.claim_paper(item, LEASE)
+    summary = engine.summarize_paper(Paper.from_dict(item.paper), load_taxonomy())
+    assert store.finish_paper(item, claim.owner, summary.category, summary.to_dict())
+    assert arxiv_id not in (store.get_run(DATE).settled_ids or set())
+
+    # When the message is delivered again
+    svc.handle(WorkMessage("paper", DATE, arxiv_id), Delivery(2, 5), None)
+
+    # Then no second call is made, one record stays, and the paper now counts as settled
+    assert engine.calls == 1
+    assert arxiv_id in store.get_run(DATE).settled_ids
+    assert len([p for p in store.papers(DATE) if p.arxiv_id == arxiv_id]) == 1
+
+
+def test_the_same_paper_in_one_batch_twice_is_summarized_once(service, papers) -> None:
+    svc, _store, _clock, engine = service
+    message = WorkMessage("paper", DATE, papers[1].arxiv_id)
+    svc.handle(message, Delivery(1, 5), None)
+    svc.handle(message, Delivery(1, 5), None)
+    assert engine.calls == 1
