@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import os
 import sys
 import time
@@ -34,6 +35,13 @@ def _date(value: str) -> str:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value}") from exc
+
+
+def _port(value: str) -> int:
+    port = int(value) if value.isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port (0-65535): {value}")
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the locally published site on 127.0.0.1")
     serve.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the site folder")
-    serve.add_argument("--port", type=int, default=8000, help="the port (0: any free port)")
+    serve.add_argument("--port", type=_port, default=8000, help="the port (0: any free port)")
     return parser
 
 
@@ -122,15 +130,27 @@ def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.max_papers:
         parameters["MaxPapers"] = str(args.max_papers)
 
+    _check_folder(args.out, "--out")
     with _session(args, parameters) as (session, log_path):
         keys = _upload_inputs(session, documents)
+        named = dict(zip(keys, (str(path) for path in args.input), strict=True))
         detail: dict[str, Any] = {"inputs": keys}
         if args.date:
             detail["date"] = args.date
-        result = session.runner.ingest(detail)
-        _delete_inputs(session, keys)
+        try:
+            result = session.runner.ingest(detail)
+        except DigestError as exc:
+            raise DigestError(_user_names(str(exc), named)) from exc
+        finally:
+            _delete_inputs(session, keys)
         for error in result.get("errors", []):
-            print(f"warning: source failed: {error}", file=err)
+            print(f"warning: source failed: {_user_names(error, named)}", file=err)
+        if result.get("replaced") is not None:
+            print(
+                f"warning: replacing the digest of {result['date']} "
+                f"({result['replaced']} papers) with this run's",
+                file=err,
+            )
         for skipped in result.get("skipped", []):
             print(f"warning: entry skipped: {skipped}", file=err)
         if result["status"] == "quiet":
@@ -240,6 +260,17 @@ def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
+@contextmanager
+def _exclusive(state: Path) -> Iterator[None]:
+    """Hold the state folder for this command; another command on it is refused."""
+    with (state / ".lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise DigestError(f"another paperdigest command is using {state}") from exc
+        yield
+
+
 def _llm_parameters() -> dict[str, str]:
     return {name: os.environ[var] for var, name in LLM_PARAMETERS if os.environ.get(var)}
 
@@ -251,10 +282,12 @@ def _session(
     """A local session whose handler logs go to a file under the state folder."""
     from paperdigest.local.session import local_session
 
+    _check_folder(args.state, "--state")
     logs = args.state / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{args.command}-{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
     with (
+        _exclusive(args.state),
         log_path.open("w", encoding="utf-8") as log,
         local_session(
             args.state,
@@ -266,6 +299,18 @@ def _session(
         ) as session,
     ):
         yield session, log_path
+
+
+def _user_names(text: str, named: dict[str, str]) -> str:
+    """Name inputs by the paths the user gave, not by their copies in the bucket."""
+    for key, path in named.items():
+        text = text.replace(key, path)
+    return text
+
+
+def _check_folder(path: Path, option: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise DigestError(f"{option} {path} exists and is not a folder")
 
 
 def _drain_with_progress(session: Session, date: str, selected: int, err: IO[str]) -> None:

@@ -7,6 +7,8 @@ alarms have one place to look.
 
 from __future__ import annotations
 
+import warnings
+
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -16,6 +18,10 @@ NAMESPACE = "DailyAIInsights"
 # NOTE: the namespace is given here, not read from POWERTOOLS_METRICS_NAMESPACE, because
 # local runs import this module before the runner sets the functions' environment.
 metrics = Metrics(namespace=NAMESPACE, service="paperdigest")
+
+# NOTE: an invocation that counted nothing (a duplicate delivery, a quiet day) is
+# normal here; Powertools would warn about every one of them.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 PAPERS_INGESTED = "PapersIngested"
 PAPERS_SUMMARIZED = "PapersSummarized"

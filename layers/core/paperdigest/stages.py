@@ -99,6 +99,7 @@ def run_ingest(request: IngestRequest) -> dict[str, Any]:
         "selected": [r.paper.arxiv_id for r in outcome.selected],
         "skipped": [f"{s.source}: {s.reason}" for s in outcome.skipped],
         "errors": outcome.errors,
+        "replaced": outcome.replaced,
     }
 
 

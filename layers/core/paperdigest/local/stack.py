@@ -315,9 +315,17 @@ def load_state(stack: Stack, folder: Path) -> bool:
     path = folder / STATE_FILE
     if not path.exists():
         return False
-    state = json.loads(path.read_text(encoding="utf-8"))
-    if state.get("version") != SNAPSHOT_VERSION:
-        raise ConfigError(f"{path} was written by another version; run with --fresh")
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        valid = isinstance(state, dict) and all(
+            isinstance(state.get(part), dict) for part in ("tables", "buckets", "queues")
+        )
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path} cannot be read ({exc}); run with --fresh") from exc
+    if not valid or state.get("version") != SNAPSHOT_VERSION:
+        raise ConfigError(
+            f"{path} is not a state file of this version; run with --fresh to start anew"
+        )
 
     dynamodb = client("dynamodb", REGION)
     for logical, items in state["tables"].items():

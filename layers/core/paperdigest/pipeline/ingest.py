@@ -50,6 +50,7 @@ class IngestOutcome:
     candidates: int
     skipped: list[SkippedEntry]
     errors: list[str]
+    replaced: int | None = None
 
 
 def parse_documents(documents: list[tuple[str, bytes]]) -> Collected:
@@ -60,7 +61,8 @@ def parse_documents(documents: list[tuple[str, bytes]]) -> Collected:
             collected.inputs.append(parse_document(data, name))
         except SourceError as exc:
             logger.error("source document rejected", extra={"document": name, "reason": str(exc)})
-            collected.errors.append(f"{name}: {exc}")
+            reason = str(exc)
+            collected.errors.append(reason if name in reason else f"{name}: {reason}")
     return collected
 
 
@@ -141,6 +143,15 @@ def ingest(
         "sources": sorted({k for i in collected.inputs for k in [i.kind]}),
         "taxonomy_version": taxonomy.version,
     }
+    previous = store.get_run(run_date)
+    if previous is not None:
+        # NOTE: a date has one digest; a new run of it replaces the old one (its
+        # summaries stay in the cache, so unchanged papers cost nothing again).
+        logger.warning(
+            "run replaced",
+            extra={"run_date": run_date, "papers_before": len(previous.paper_ids)},
+        )
+        stats["replaced_papers"] = len(previous.paper_ids)
     store.create_run(run_date, language, items, stats, deadline_s)
     queue.send([WorkMessage("paper", run_date, item.paper.arxiv_id) for item in chosen])
     observe.count(observe.PAPERS_INGESTED, len(chosen))
@@ -155,6 +166,7 @@ def ingest(
         candidates=len(candidates),
         skipped=skipped,
         errors=collected.errors,
+        replaced=stats.get("replaced_papers"),
     )
 
 

@@ -1,0 +1,61 @@
+"""Mistakes a user makes with the CLI get one clear line, and the state stays usable."""
+
+from __future__ import annotations
+
+import fcntl
+from pathlib import Path
+
+import pytest
+
+from paperdigest.cli import main
+
+REPO = Path(__file__).resolve().parents[3]
+HF_FILE = REPO / "tests" / "fixtures" / "hf-2024-09-24.json"
+
+
+def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines, "nothing on stderr"
+    return lines[-1]
+
+
+def test_a_damaged_state_file_names_itself_and_the_way_out(tmp_path, capsys) -> None:
+    (tmp_path / "state.json").write_text("garbage {{{", encoding="utf-8")
+
+    code = main(["status", "--state", str(tmp_path), "--root", str(REPO)])
+
+    line = _error_line(capsys)
+    assert code == 1
+    assert line.startswith("error: ") and "state.json" in line and "--fresh" in line
+
+
+def test_an_out_path_that_is_a_file_is_refused_before_the_run(tmp_path, capsys) -> None:
+    out = tmp_path / "afile"
+    out.write_text("", encoding="utf-8")
+
+    code = main(["run", "--input", str(HF_FILE), "--out", str(out), "--state", str(tmp_path / "s")])
+
+    assert code == 1
+    assert _error_line(capsys) == f"error: --out {out} exists and is not a folder"
+    assert not (tmp_path / "s" / "state.json").exists()
+
+
+def test_a_second_command_on_the_same_state_is_refused(tmp_path, capsys) -> None:
+    # Given another command holding the state folder
+    with (tmp_path / ".lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+
+        code = main(["status", "--state", str(tmp_path), "--root", str(REPO)])
+
+    assert code == 1
+    assert _error_line(capsys) == f"error: another paperdigest command is using {tmp_path}"
+
+
+def test_a_bad_input_is_named_by_the_path_the_user_gave(tmp_path, capsys) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"")
+
+    code = main(["run", "--input", str(empty), "--state", str(tmp_path / "s"), "--root", str(REPO)])
+
+    assert code == 1
+    assert _error_line(capsys) == f"error: no source could be read: {empty}: empty body"
