@@ -376,8 +376,8 @@ _FRAMES = {
         "join": " / ",
     },
     "en": {
-        "themes": "The {n} papers in this category mainly deal with {keywords}.",
-        "themes_none": "This category has {n} papers.",
+        "themes": "The {n} {papers} in this category mainly deal with {keywords}.",
+        "themes_none": "This category has {n} {papers}.",
         "trends": "Keywords shared across papers: {keywords}.",
         "trends_none": "The papers have no keyword in common. Main keywords: {keywords}.",
         "impact": "These works bring the following approaches to {category}: {text}",
@@ -385,6 +385,11 @@ _FRAMES = {
         "join": " / ",
     },
 }
+
+
+def _papers(n: int) -> str:
+    """English number agreement; the Korean frames need none (편)."""
+    return "paper" if n == 1 else "papers"
 
 
 def _frames(language: str) -> dict[str, str]:
@@ -430,9 +435,9 @@ def synthesize_category(
     leading = [r.keywords[0] for r in ordered if r.keywords]
     theme_words = (shared + [k for k in leading if k not in shared])[:3]
     if theme_words:
-        themes = frames["themes"].format(n=n, keywords=", ".join(theme_words))
+        themes = frames["themes"].format(n=n, papers=_papers(n), keywords=", ".join(theme_words))
     else:
-        themes = frames["themes_none"].format(n=n)
+        themes = frames["themes_none"].format(n=n, papers=_papers(n))
     if shared:
         trends = frames["trends"].format(keywords=", ".join(shared[:5]))
     else:

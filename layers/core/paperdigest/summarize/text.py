@@ -80,12 +80,23 @@ def split_sentences(text: str) -> list[str]:
             continue
         sentence = text[start : match.end()].strip()
         if sentence:
-            sentences.append(sentence)
+            sentences.append(_bounded(sentence))
         start = match.end()
     tail = text[start:].strip()
     if tail:
-        sentences.append(tail)
+        sentences.append(_bounded(tail))
     return sentences
+
+
+# No abstract sentence is this long; text without sentence ends (a broken or hostile
+# input) is cut, visibly, rather than quoted whole in several parts of a digest.
+MAX_SENTENCE_CHARS = 1200
+
+
+def _bounded(sentence: str) -> str:
+    if len(sentence) <= MAX_SENTENCE_CHARS:
+        return sentence
+    return sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " …"
 
 
 def words(text: str) -> list[str]:
