@@ -84,8 +84,8 @@ def test_each_function_has_its_trigger_and_settings() -> None:
     assert specs["IngestFunction"].schedule.startswith("cron(")  # type: ignore[attr-defined]
     assert specs["PublishFunction"].schedule == "rate(15 minutes)"  # type: ignore[attr-defined]
     assert specs["SummarizeFunction"].sqs.queue == "PapersQueue"  # type: ignore[attr-defined]
-    publish = specs["PublishFunction"]
-    assert publish.rule_pattern == {"source": ["paperdigest"], "detail-type": ["DigestReady"]}  # type: ignore[attr-defined]
+    pattern = specs["PublishFunction"].rule_pattern  # type: ignore[attr-defined]
+    assert pattern == {"source": ["paperdigest"], "detail-type": ["DigestReady"]}
     for spec in specs.values():
         env = spec.environment  # type: ignore[attr-defined]
         assert env["TABLE_NAME"] == "table" and env["BUCKET_NAME"] == "bucket"
