@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -503,11 +502,6 @@ class Store:
                 return False
             raise StorageError("cannot store result") from exc
         return True
-
-
-def iter_all_items() -> Iterator[_Item]:
-    """Yield every item of the table (used to snapshot the local stack)."""
-    yield from _Item.scan()
 
 
 def _is_condition_failure(exc: UpdateError | PutError) -> bool:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from paperdigest.models import (
     CategorySynthesis,
     Digest,
@@ -16,23 +13,10 @@ from paperdigest.models import (
 )
 from paperdigest.taxonomy import load_taxonomy
 
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "hf-2024-09-24.json"
+# The same day and categories as the render tests use.
+from tests.unit.render.render_samples import CATEGORY_OF, FAILED_IDS, load_papers
+
 DATE = "2024-09-24"
-CATEGORY_OF = {
-    "2409.14674": "imitation",
-    "2409.15277": "medicine",
-    "2409.14713": "multimodal",
-    "2409.15278": "cv",
-    "2409.14988": "llm",
-    "2409.14677": "cv",
-    "2409.15268": "llm",
-    "2409.15273": "cv",
-    "2409.13910": "nlp",
-    "2409.13191": "medicine",
-    "2409.13773": "llm",
-    "2409.14340": "multimodal",
-}
-FAILED_IDS = ("2409.14393", "2409.13926")
 
 # What an attacker could put in a title or abstract, or a model could write.
 HOSTILE = (
@@ -47,22 +31,6 @@ HOSTILE = (
     '<p style="background:url(https://evil.example/x.png)">styled</p>',
     "JaVaScRiPt:alert(1) data:text/html,<b>x</b> &lt;script&gt; &#106;avascript:",
 )
-
-
-def load_papers() -> list[Paper]:
-    """Return the fixture's papers, ids taken from their Hugging Face page URLs."""
-    data = json.loads(FIXTURE.read_text(encoding="utf-8"))
-    return [
-        Paper(
-            arxiv_id=item["url"].rsplit("/", 1)[1],
-            title=item["title"],
-            abstract=item["abstract"],
-            authors=list(item["authors"]),
-            upvotes=item["upvotes"],
-            sources=["hf-daily"],
-        )
-        for item in data["papers"]
-    ]
 
 
 def hostile_papers() -> list[Paper]:
