@@ -10,10 +10,15 @@ A paper or category is claimed with a conditional write that takes a lease; a
 lease left by an attempt that died expires, so nothing is blocked for good. The
 run record counts settled work with string sets (``ADD`` is idempotent), so a
 redelivered message can never count twice.
+
+Writes ask DynamoDB to return only what the caller reads: the run record grows with
+the run, and returning it whole from every paper's writes would make a run's cost
+grow with the square of its papers.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,7 +31,10 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
+from pynamodb.constants import NONE, UPDATED_NEW
 from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from paperdigest.errors import StorageError
@@ -94,6 +102,7 @@ class PaperItem(_Item):
     lease_owner = UnicodeAttribute(null=True)
     lease_until = NumberAttribute(default=0)
     attempts = NumberAttribute(default=0)
+    run_papers = NumberAttribute(null=True)
     category = UnicodeAttribute(null=True)
     summary = JSONAttribute(null=True)
     error = UnicodeAttribute(null=True)
@@ -124,11 +133,63 @@ _MODELS: tuple[type[_Item], ...] = (RunItem, PaperItem, CategoryItem, CacheItem)
 
 
 def bind_table(table_name: str, region: str) -> None:
-    """Point every model at ``table_name`` and drop cached connections."""
+    """Point every model at ``table_name``, through one connection.
+
+    The connection (a botocore session and client) is kept while the table, the
+    region and the endpoint stay the same, so that warm invocations reuse it.
+    """
+    binding = (
+        table_name,
+        region,
+        os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"),
+    )
+    global _binding
+    if binding == _binding and _Item._connection is not None:
+        return
     for model in (_Item, *_MODELS):
         model.Meta.table_name = table_name
         model.Meta.region = region
         model._connection = None
+    # The models share one table and key schema, so one connection serves them all.
+    shared = _Item._get_connection()
+    for model in _MODELS:
+        model._connection = shared
+    _binding = binding
+
+
+_binding: tuple[str, str, str | None] | None = None
+
+
+def _write(
+    item: _Item, actions: list[Action], condition: Condition | None = None, returns: str = NONE
+) -> dict[str, Any]:
+    """UpdateItem on ``item``'s key; return the attributes ``returns`` asks for (raw).
+
+    pynamodb's ``Model.update`` always asks for the whole item back; these writes
+    leave the local object as it was unless the caller updates it.
+    """
+    # NOTE: _get_connection is the model's table connection; pynamodb has no public name for it.
+    data = (
+        type(item)
+        ._get_connection()
+        .update_item(
+            item.pk, range_key=item.sk, actions=actions, condition=condition, return_values=returns
+        )
+    )
+    attributes: dict[str, Any] = data.get("Attributes", {})
+    return attributes
+
+
+@dataclass(slots=True)
+class Settled:
+    """How much of a run has settled, as a write that settled one more thing left it."""
+
+    settled: int
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.settled >= self.total
 
 
 @dataclass(slots=True)
@@ -182,6 +243,7 @@ class Store:
         with PaperItem.batch_write() as batch:
             for item in papers:
                 item.pk = _run_pk(date)
+                item.run_papers = len(papers)
                 item.updated_at = now
                 batch.save(item)
         run.save()
@@ -216,34 +278,50 @@ class Store:
         return len(items)
 
     def update_run(self, run: RunItem, **values: Any) -> None:
-        """Set plain attributes of a run record."""
+        """Set plain attributes of a run record (and of ``run``)."""
+        now = int(self._clock())
         actions = [getattr(RunItem, name).set(value) for name, value in values.items()]
-        actions.append(RunItem.updated_at.set(int(self._clock())))
-        run.update(actions=actions)
+        _write(run, [*actions, RunItem.updated_at.set(now)])
+        for name, value in {**values, "updated_at": now}.items():
+            setattr(run, name, value)
 
-    def settle_paper(self, date: str, arxiv_id: str, failed: bool) -> RunItem:
-        """Count a paper as settled (idempotent); return the run record after the write."""
-        run = RunItem(_run_pk(date), RunItem.SK)
+    def settle_paper(
+        self, date: str, arxiv_id: str, failed: bool, run_papers: int | None = None
+    ) -> Settled:
+        """Count a paper as settled (idempotent); return how many of the run's papers are.
+
+        ``run_papers`` is the run's number of papers as its paper items carry it;
+        without it, the run record is read.
+        """
         actions = [RunItem.settled_ids.add({arxiv_id})]
         if failed:
             actions.append(RunItem.failed_ids.add({arxiv_id}))
         else:
             actions.append(RunItem.failed_ids.delete({arxiv_id}))
-        run.update(actions=actions, condition=RunItem.pk.exists())
-        return run
+        try:
+            new = _write(self.run_key(date), actions, RunItem.pk.exists(), returns=UPDATED_NEW)
+        except UpdateError as exc:
+            raise StorageError(f"cannot settle paper {arxiv_id} of the run of {date}") from exc
+        settled = new.get("settled_ids", {}).get("SS")
+        if settled is None or run_papers is None:
+            # NOTE: a write that changed nothing may return nothing (moto does so).
+            run = self._require_run(date)
+            return Settled(len(run.settled_ids or ()), len(run.paper_ids))
+        return Settled(len(settled), run_papers)
 
     def add_usage(self, date: str, usage: Usage) -> None:
         """Add what a model call (or several) consumed to the run's totals."""
         if not usage.calls:
             return
-        RunItem(_run_pk(date), RunItem.SK).update(
-            actions=[
+        _write(
+            RunItem(_run_pk(date), RunItem.SK),
+            [
                 RunItem.llm_calls.add(usage.calls),
                 RunItem.prompt_tokens.add(usage.prompt_tokens),
                 RunItem.completion_tokens.add(usage.completion_tokens),
                 RunItem.cost_usd.add(round(usage.cost_usd, 6)),
             ],
-            condition=RunItem.pk.exists(),
+            RunItem.pk.exists(),
         )
 
     def reserve_tokens(self, date: str, tokens: int, budget: int) -> bool:
@@ -253,9 +331,10 @@ class Store:
         consumers can never reserve more than the budget together.
         """
         try:
-            RunItem(_run_pk(date), RunItem.SK).update(
-                actions=[RunItem.reserved_tokens.add(tokens)],
-                condition=RunItem.pk.exists()
+            _write(
+                RunItem(_run_pk(date), RunItem.SK),
+                [RunItem.reserved_tokens.add(tokens)],
+                RunItem.pk.exists()
                 & (
                     RunItem.reserved_tokens.does_not_exist()
                     | (RunItem.reserved_tokens <= budget - tokens)
@@ -267,24 +346,36 @@ class Store:
             raise StorageError("cannot reserve tokens") from exc
         return True
 
-    def settle_category(self, date: str, category: str) -> RunItem:
-        """Count a category as settled (idempotent); return the run record after the write."""
-        run = RunItem(_run_pk(date), RunItem.SK)
+    def settle_category(self, date: str, category: str) -> Settled:
+        """Count a category as settled (idempotent); return how many of the run's are."""
+        run = self.run_key(date)
         run.update(
             actions=[RunItem.settled_categories.add({category})], condition=RunItem.pk.exists()
         )
-        return run
+        return Settled(len(run.settled_categories or ()), len(run.categories))
 
     def mark_once(self, run: RunItem, attribute: str) -> bool:
         """Set a timestamp attribute if it is unset; return True for the one caller that set it."""
         field = getattr(RunItem, attribute)
+        now = int(self._clock())
         try:
-            run.update(actions=[field.set(int(self._clock()))], condition=field.does_not_exist())
+            _write(run, [field.set(now)], field.does_not_exist())
         except UpdateError as exc:
             if _is_condition_failure(exc):
                 return False
             raise StorageError(f"cannot mark run {attribute}") from exc
+        setattr(run, attribute, now)
         return True
+
+    def run_key(self, date: str) -> RunItem:
+        """A run record with its key and date only, for writes that need no read first."""
+        return RunItem(_run_pk(date), RunItem.SK, date=date)
+
+    def _require_run(self, date: str) -> RunItem:
+        run = self.get_run(date)
+        if run is None:
+            raise StorageError(f"no run of {date}")
+        return run
 
     # --- papers ----------------------------------------------------------------
     def papers(self, date: str) -> list[PaperItem]:
@@ -309,7 +400,7 @@ class Store:
         self, item: PaperItem, owner: str, category: str, summary: dict[str, Any]
     ) -> bool:
         """Store a paper's summary if ``owner`` still holds its lease; return whether it did."""
-        return self._finish(
+        stored = self._finish(
             item,
             PaperItem,
             owner,
@@ -319,6 +410,9 @@ class Store:
                 PaperItem.error.remove(),
             ],
         )
+        if stored:
+            item.category, item.summary, item.error = category, summary, None
+        return stored
 
     def fail_paper(self, item: PaperItem, reason: str) -> None:
         """Mark a paper failed with the reason; failed papers are settled."""
@@ -415,12 +509,15 @@ class Store:
 
     def finish_category(self, item: CategoryItem, owner: str, synthesis: dict[str, Any]) -> bool:
         """Store a category's synthesis if ``owner`` still holds its lease."""
-        return self._finish(
+        stored = self._finish(
             item,
             CategoryItem,
             owner,
             [CategoryItem.synthesis.set(synthesis), CategoryItem.error.remove()],
         )
+        if stored:
+            item.synthesis, item.error = synthesis, None
+        return stored
 
     def fail_category(self, item: CategoryItem, reason: str) -> None:
         """Mark a category failed with the reason."""
@@ -457,50 +554,59 @@ class Store:
             (model.status == IN_PROGRESS) & (model.lease_until < now)
         )
         try:
-            item.update(
-                actions=[
+            _write(
+                item,
+                [
                     model.status.set(IN_PROGRESS),
                     model.lease_owner.set(owner),
                     model.lease_until.set(now + lease_seconds),
                     model.attempts.add(1),
                     model.updated_at.set(now),
                 ],
-                condition=free,
+                free,
             )
         except UpdateError as exc:
             if not _is_condition_failure(exc):
                 raise StorageError("cannot claim item") from exc
             item.refresh(consistent_read=True)
             return Claim(acquired=False, status=item.status)
+        item.status, item.lease_owner, item.lease_until = IN_PROGRESS, owner, now + lease_seconds
+        item.attempts, item.updated_at = (item.attempts or 0) + 1, now
         return Claim(acquired=True, status=IN_PROGRESS, owner=owner)
 
     def release(self, item: PaperItem | CategoryItem, owner: str) -> None:
         """Give back a lease after a failed attempt, so that the retry can claim at once."""
         model = type(item)
         try:
-            item.update(
-                actions=[model.status.set(PENDING), model.lease_owner.remove()],
-                condition=(model.lease_owner == owner) & (model.status == IN_PROGRESS),
+            _write(
+                item,
+                [model.status.set(PENDING), model.lease_owner.remove()],
+                (model.lease_owner == owner) & (model.status == IN_PROGRESS),
             )
         except UpdateError as exc:
             if not _is_condition_failure(exc):
                 raise StorageError("cannot release lease") from exc
+            return
+        item.status, item.lease_owner = PENDING, None
 
     def _finish(self, item: Any, model: Any, owner: str, actions: list[Any]) -> bool:
+        now = int(self._clock())
         try:
-            item.update(
-                actions=[
+            _write(
+                item,
+                [
                     *actions,
                     model.status.set(DONE),
                     model.lease_owner.remove(),
-                    model.updated_at.set(int(self._clock())),
+                    model.updated_at.set(now),
                 ],
-                condition=(model.lease_owner == owner) & (model.status == IN_PROGRESS),
+                (model.lease_owner == owner) & (model.status == IN_PROGRESS),
             )
         except UpdateError as exc:
             if _is_condition_failure(exc):
                 return False
             raise StorageError("cannot store result") from exc
+        item.status, item.lease_owner, item.updated_at = DONE, None, now
         return True
 
 

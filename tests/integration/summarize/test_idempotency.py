@@ -9,12 +9,21 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from paperdigest.errors import StorageError
 from paperdigest.messaging import DigestEvents, WorkMessage, WorkQueue
 from paperdigest.models import Paper
 from paperdigest.pipeline.summarize import Delivery, SummarizeService, WorkInProgress
 from paperdigest.ranking import rank
 from paperdigest.sources import parse_document
-from paperdigest.storage import DONE, PaperItem, Store, bind_table
+from paperdigest.storage import (
+    DONE,
+    CacheItem,
+    CategoryItem,
+    PaperItem,
+    RunItem,
+    Store,
+    bind_table,
+)
 from paperdigest.summarize import EmbeddedSummarizer
 from paperdigest.taxonomy import load_taxonomy
 
@@ -150,3 +159,47 @@ def test_the_same_paper_in_one_batch_twice_is_summarized_once(service, papers) -
     svc.handle(message, Delivery(1, 5), None)
     svc.handle(message, Delivery(1, 5), None)
     assert engine.calls == 1
+
+
+def test_settling_counts_each_paper_once_against_the_run_size(service, papers) -> None:
+    _svc, store, _clock, _engine = service
+    ids = [p.arxiv_id for p in papers]
+    # Given a run of three papers, whose items carry the run's size
+    assert {store.get_paper(DATE, i).run_papers for i in ids} == {3}
+
+    # When one paper settles twice and then the others settle
+    assert store.settle_paper(DATE, ids[0], failed=False, run_papers=3).settled == 1
+    again = store.settle_paper(DATE, ids[0], failed=True, run_papers=3)
+    middle = store.settle_paper(DATE, ids[1], failed=False, run_papers=3)
+    last = store.settle_paper(DATE, ids[2], failed=False, run_papers=3)
+
+    # Then the count never double-counts, and only the last write sees the run complete
+    assert (again.settled, again.complete) == (1, False)
+    assert (middle.settled, middle.complete) == (2, False)
+    assert (last.settled, last.total, last.complete) == (3, 3, True)
+    assert store.get_run(DATE).failed_ids == {ids[0]}
+
+
+def test_a_paper_item_without_the_run_size_counts_against_the_run_record(service, papers) -> None:
+    _svc, store, _clock, _engine = service
+    settled = store.settle_paper(DATE, papers[0].arxiv_id, failed=False, run_papers=None)
+    assert (settled.settled, settled.total) == (1, 3)
+
+
+def test_settling_a_paper_of_a_missing_run_is_a_storage_error(service) -> None:
+    _svc, store, _clock, _engine = service
+    with pytest.raises(StorageError, match="2099-01-01"):
+        store.settle_paper("2099-01-01", "2409.00001", failed=False, run_papers=1)
+
+
+def test_warm_invocations_keep_the_table_connection(aws: None, monkeypatch) -> None:
+    bind_table("digest", "us-east-1")
+    first = PaperItem._get_connection()
+    # Every model shares it, and binding the same table again keeps it
+    assert {m._get_connection() for m in (RunItem, CategoryItem, CacheItem)} == {first}
+    bind_table("digest", "us-east-1")
+    assert PaperItem._get_connection() is first
+    # A new endpoint (another local stack) or table gets a new one
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    bind_table("digest", "us-east-1")
+    assert PaperItem._get_connection() is not first

@@ -22,7 +22,7 @@ from paperdigest import observe
 from paperdigest.errors import DigestError, LLMFatalError, StorageError
 from paperdigest.messaging import DigestEvents, WorkMessage, WorkQueue
 from paperdigest.models import CategorySynthesis, Paper, PaperSummary, Usage
-from paperdigest.storage import DONE, FAILED, IN_PROGRESS, RunItem, Store
+from paperdigest.storage import DONE, FAILED, IN_PROGRESS, PaperItem, RunItem, Store
 from paperdigest.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
@@ -103,6 +103,7 @@ class SummarizeService:
         claim = self._store.claim_paper(item, self._lease)
         if not claim.acquired:
             self._not_claimed(date, arxiv_id, claim.status, kind="paper")
+            self._settled_paper(date, item, failed=False)
             return
 
         paper = Paper.from_dict(item.paper)
@@ -139,23 +140,22 @@ class SummarizeService:
                 "paper summarized",
                 extra={"run_date": date, "paper_id": arxiv_id, "category": summary.category},
             )
-        self._settled_paper(date, arxiv_id, failed=False)
+        self._settled_paper(date, item, failed=False)
 
-    def _paper_failed(self, item: object, date: str, arxiv_id: str, reason: str) -> None:
+    def _paper_failed(self, item: PaperItem, date: str, arxiv_id: str, reason: str) -> None:
         logger.error(
             "paper failed", extra={"run_date": date, "paper_id": arxiv_id, "reason": reason}
         )
-        self._store.fail_paper(item, reason)  # type: ignore[arg-type]
+        self._store.fail_paper(item, reason)
         observe.count(observe.PAPERS_FAILED)
-        self._settled_paper(date, arxiv_id, failed=True)
+        self._settled_paper(date, item, failed=True)
 
-    def _settled_paper(self, date: str, arxiv_id: str, failed: bool) -> None:
-        run = self._store.settle_paper(date, arxiv_id, failed)
-        if len(run.settled_ids or ()) < len(run.paper_ids) or not self._store.mark_once(
-            run, "fanout_at"
-        ):
+    def _settled_paper(self, date: str, item: PaperItem, failed: bool) -> None:
+        if not self._store.settle_paper(date, item.arxiv_id, failed, item.run_papers).complete:
             return
-        self._fan_out(run)
+        run = self._store.run_key(date)
+        if self._store.mark_once(run, "fanout_at"):
+            self._fan_out(run)
 
     def _fan_out(self, run: RunItem) -> None:
         groups: dict[str, list[str]] = defaultdict(list)
@@ -185,6 +185,7 @@ class SummarizeService:
         claim = self._store.claim_category(item, self._lease)
         if not claim.acquired:
             self._not_claimed(date, category_id, claim.status, kind="category")
+            self._settled_category(date, category_id)
             return
 
         papers, records = [], []
@@ -227,10 +228,8 @@ class SummarizeService:
         self._settled_category(date, category_id)
 
     def _settled_category(self, date: str, category_id: str) -> None:
-        run = self._store.settle_category(date, category_id)
-        if len(run.settled_categories or ()) < len(run.categories):
-            return
-        self._ready(run)
+        if self._store.settle_category(date, category_id).complete:
+            self._ready(self._store.run_key(date))
 
     def _ready(self, run: RunItem) -> None:
         if not self._store.mark_once(run, "ready_at"):
@@ -282,6 +281,7 @@ class SummarizeService:
         )
 
     def _not_claimed(self, date: str, key: str, status: str, kind: str) -> None:
+        """Raise unless the work is done already (a duplicate delivery, to settle again)."""
         if status == IN_PROGRESS:
             raise WorkInProgress(f"{kind} {key} of {date} is being worked on")
         if status == FAILED:
@@ -289,10 +289,6 @@ class SummarizeService:
         logger.info(
             "duplicate delivery skipped", extra={"run_date": date, "key": key, "kind": kind}
         )
-        if kind == "paper":
-            self._settled_paper(date, key, failed=False)
-        else:
-            self._settled_category(date, key)
 
 
 # Prompt and answer around a paper's own text, for the budget's estimate.
