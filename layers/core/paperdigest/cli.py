@@ -137,6 +137,7 @@ def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         detail: dict[str, Any] = {"inputs": keys}
         if args.date:
             detail["date"] = args.date
+        session.runner.warm_up()
         try:
             result = session.runner.ingest(detail)
         except DigestError as exc:

@@ -190,10 +190,27 @@ class Runner:
             self._workers = None
         self._in_flight = []
 
-    def _consumer_pool(self, spec: FunctionSpec, size: int) -> ProcessPoolExecutor:
+    def _consumer(self) -> tuple[FunctionSpec, int]:
+        """The SQS consumer's function and how many of its invocations may run at once."""
+        consumer = self.function_with(lambda s: s.sqs is not None)
+        assert consumer.sqs is not None
+        return consumer, self.max_concurrency or consumer.sqs.max_concurrency
+
+    def _consumer_pool(self) -> ProcessPoolExecutor:
         if self._workers is None:
+            spec, size = self._consumer()
             self._workers = workers.pool(size, self._root, spec, dict(os.environ), self._log_path)
         return self._workers
+
+    def warm_up(self) -> None:
+        """Start the consumer's execution environments without waiting for them.
+
+        Called before ingest, their cold starts (imports, clients) overlap it instead
+        of delaying the first batches.
+        """
+        pool = self._consumer_pool()
+        for _ in range(self._consumer()[1]):
+            pool.submit(workers.ready)
 
     def handler(self, name: str) -> Handler:
         if name not in self._handlers:
@@ -228,7 +245,7 @@ class Runner:
         self, on_batch: Callable[[], None] | None = None, deadline_s: float = 3600
     ) -> DrainStats:
         """Deliver queued work and routed events until nothing is left; return what happened."""
-        consumer = self.function_with(lambda s: s.sqs is not None)
+        consumer, concurrency = self._consumer()
         assert consumer.sqs is not None
         source = consumer.sqs
         url = self._stack.queues[source.queue]
@@ -237,8 +254,7 @@ class Runner:
         sqs = client("sqs", REGION)
         end = time.monotonic() + deadline_s
 
-        concurrency = self.max_concurrency or source.max_concurrency
-        environments = self._consumer_pool(consumer, concurrency)
+        environments = self._consumer_pool()
         pool = ThreadPoolExecutor(max_workers=concurrency)
         running: dict[Future[None], list[dict[str, Any]]] = {}
         try:

@@ -28,9 +28,20 @@ PRELOAD = [
     "pydantic_settings",
     "aws_lambda_powertools",
     "aws_lambda_powertools.utilities.batch",
-    "openai",
     "sumy.summarizers.text_rank",
+    "paperdigest.engines",
     "paperdigest.pipeline.summarize",
+    "paperdigest.summarize.embedded",
+    "paperdigest.summarize.llm",
+    # The OpenAI client loads its chat resources and HTTP stack on its first call.
+    "openai.resources.chat.completions.completions",
+    "openai.lib.streaming.chat",
+    "httpcore2._sync.connection_pool",
+    "httpcore2._sync.http11",
+    "h11",
+    "anyio.streams.tls",
+    "truststore",
+    "jiter",
 ]
 
 _handler: Any = None
@@ -69,6 +80,10 @@ def _start(root: str, spec: Any, environment: dict[str, str], log_path: str | No
 
     _spec = spec
     _handler = load_handler(Path(root), spec)
+
+
+def ready() -> None:
+    """A task that only makes the pool start a worker (which loads the handler)."""
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
