@@ -24,9 +24,11 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==0.13.8
 
+# Bytecode compiled at install: with PYTHONDONTWRITEBYTECODE set, as on our machines,
+# every process would otherwise compile each module it imports again.
 $(STAMP): pyproject.toml | $(UV)
 	test -x $(VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
-	$(UV) pip install --quiet --python $(VENV)/bin/python -e '.[dev]'
+	$(UV) pip install --quiet --compile-bytecode --python $(VENV)/bin/python -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 run: $(STAMP)
@@ -44,7 +46,7 @@ clean:
 
 $(SAM_STAMP): infra/tools-requirements.txt | $(UV)
 	test -x $(SAM_VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(SAM_VENV)
-	$(UV) pip sync --quiet --python $(SAM_VENV)/bin/python infra/tools-requirements.txt
+	$(UV) pip sync --quiet --compile-bytecode --python $(SAM_VENV)/bin/python infra/tools-requirements.txt
 	rm -f $(SAM_VENV)/.installed-* && touch $@
 
 # The template through the SAM transform: sam's own lint, then cfn-lint's full rule set.
