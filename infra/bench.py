@@ -52,7 +52,7 @@ TARGET_MS = 100
 
 PARALLEL_PAPERS = 100
 PARALLEL_CONCURRENCY = 10
-PARALLEL_DELAY_S = 0.5
+PARALLEL_DELAYS_S = (0.0, 0.5, 1.0, 2.0)
 
 
 def table(headers: list[str], rows: list[list[object]]) -> None:
@@ -215,12 +215,14 @@ def local_runs(sizes_: tuple[int, ...]) -> None:
 
 
 # --- parallel delivery ---------------------------------------------------------------
-# Runs in a child: the CLI with the runner's concurrency raised, drain() timed.
+# Runs in a child: the CLI with the runner's concurrency raised; times the drain and
+# the moment the first category batch is handed out (every paper settled by then).
 PARALLEL_CHILD = """
 import json, sys, time
 from paperdigest.local import runner
 concurrency = int(sys.argv[1])
 original_init, original_drain = runner.Runner.__init__, runner.Runner.drain
+original_deliver = runner.Runner._deliver
 timing = {}
 
 def init(self, *args, **kwargs):
@@ -228,27 +230,33 @@ def init(self, *args, **kwargs):
     self.max_concurrency = concurrency
 
 def drain(self, *args, **kwargs):
-    start = time.perf_counter()
+    timing["start"] = time.perf_counter()
     try:
         return original_drain(self, *args, **kwargs)
     finally:
-        timing["drain_s"] = time.perf_counter() - start
+        timing["drain_s"] = time.perf_counter() - timing["start"]
 
-runner.Runner.__init__, runner.Runner.drain = init, drain
+def deliver(self, environments, spec, url, arn, messages, stats):
+    if "papers_s" not in timing and any('"category"' in m["Body"] for m in messages):
+        timing["papers_s"] = time.perf_counter() - timing["start"]
+    return original_deliver(self, environments, spec, url, arn, messages, stats)
+
+runner.Runner.__init__, runner.Runner.drain, runner.Runner._deliver = init, drain, deliver
 from paperdigest.cli import main
 code = main(sys.argv[2:])
+timing.pop("start", None)
 print(json.dumps({"exit": code, **timing}), file=sys.stderr)
 """
 
 
-def llm_run(delay_s: float) -> tuple[int, float, float, int]:
-    """A run on the fake endpoint answering after ``delay_s``: (exit, drain s, wall s, calls)."""
+def llm_run(delay_s: float) -> dict[str, float]:
+    """A run on the fake endpoint answering after ``delay_s``: exit, drain, papers, wall, calls."""
     from tests.fakes.openai_server import FakeOpenAI, delayed
 
     with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as folder:
         fake.default = delayed(delay_s)
         env = {**os.environ, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake.base_url}
-        report: dict[str, float] = {}
+        report: dict[str, float] = {"drain_s": math.nan, "papers_s": math.nan}
 
         def on_line(line: str) -> None:
             if line.startswith('{"exit"'):
@@ -261,28 +269,32 @@ def llm_run(delay_s: float) -> tuple[int, float, float, int]:
             *("--state", f"{folder}/state", "--out", f"{folder}/site"),
         ]
         wall, _, code = run_cli(argv, env, Path(folder), on_line)
-        return code, report.get("drain_s", math.nan), wall, fake.calls
+        return {**report, "exit": code, "wall_s": wall, "calls": fake.calls}
 
 
 def parallel() -> None:
     sys.path.insert(0, str(REPO))
     print(
         f"## Parallel delivery: {PARALLEL_PAPERS} papers, concurrency {PARALLEL_CONCURRENCY}, "
-        f"fake LLM answering after {PARALLEL_DELAY_S} s (and at once, for the local cost)\n"
+        f"fake LLM answering after each delay\n"
     )
-    code, drain, wall, calls = llm_run(PARALLEL_DELAY_S)
-    code0, drain0, _, _ = llm_run(0.0)
-    ideal = PARALLEL_PAPERS / PARALLEL_CONCURRENCY * PARALLEL_DELAY_S
-    waited = drain - drain0
-    headers = ["result", "LLM calls", "drain s", "drain s, no delay", "ideal s"]
-    headers += ["drain / ideal", "(drain - no delay) / ideal", "whole run s"]
-    row = ["ok" if code == code0 == 0 else f"exit {code}/{code0}", calls, f"{drain:.1f}"]
-    row += [f"{drain0:.1f}", f"{ideal:.1f}", f"{drain / ideal:.2f}", f"{waited / ideal:.2f}"]
-    table(headers, [[*row, f"{wall:.1f}"]])
+    headers = ["delay s", "result", "LLM calls", "papers s", "ideal s", "papers / ideal"]
+    headers += ["drain s", "drain / ideal", "whole run s"]
+    rows = []
+    for delay in PARALLEL_DELAYS_S:
+        run = llm_run(delay)
+        ideal = PARALLEL_PAPERS / PARALLEL_CONCURRENCY * delay
+        row = [delay, "ok" if run["exit"] == 0 else f"exit {run['exit']:.0f}", run["calls"]]
+        row += [f"{run['papers_s']:.1f}", f"{ideal:.1f}"]
+        row += [f"{run['papers_s'] / ideal:.2f}" if ideal else "-", f"{run['drain_s']:.1f}"]
+        row += [f"{run['drain_s'] / ideal:.2f}" if ideal else "-", f"{run['wall_s']:.1f}"]
+        rows.append(row)
+    table(headers, rows)
     print(
-        "Ideal = papers / concurrency x delay. The drain with an instant endpoint is the "
-        "local stack's own cost (the moto server, the consumer's worker processes starting "
-        "and importing); the difference is what the LLM's delay added.\n"
+        "Ideal = papers / concurrency x delay. Papers: from the first batch handed out to "
+        "the first category batch (every paper settled). Drain: to the digest published "
+        "(the category syntheses, one more call each, and publish). Delay 0 is the local "
+        "stack's own cost.\n"
     )
 
 

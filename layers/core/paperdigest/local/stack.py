@@ -112,12 +112,13 @@ class MotoServer:
         reset_clients()
 
 
-# The server process: moto's own server, with the receive fix below applied first.
+# The server process: moto's own server, with the fixes below applied first.
 SERVER_MAIN = """
 import sys
-from paperdigest.local.stack import _receive_in_constant_time
+from paperdigest.local.stack import _dispatch_without_rescanning, _receive_in_constant_time
 from moto.server import main
 _receive_in_constant_time()
+_dispatch_without_rescanning()
 main(["-H", "127.0.0.1", "-p", sys.argv[1]])
 """
 
@@ -142,6 +143,23 @@ def _wait_until_up(endpoint: str, process: subprocess.Popen[bytes], timeout_s: f
             time.sleep(0.1)
     process.kill()
     raise ConfigError(f"the moto server did not answer within {timeout_s:.0f} s")
+
+
+def _dispatch_without_rescanning() -> None:
+    """Let moto's server find a request's backend without listing its package folder.
+
+    NOTE: moto 5.2.5's dispatcher lists its package folder on disk (and checks each
+    entry is a folder) for every request, under a lock that every request takes;
+    the list cannot change while the server runs, so it is read once. The server's
+    per-request access log, which nobody reads here, is switched off too.
+    """
+    import logging
+
+    import moto.backends
+
+    modules = tuple(moto.backends.list_of_moto_modules())
+    moto.backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 def _receive_in_constant_time() -> None:
