@@ -263,7 +263,7 @@ def sweep(
         for item in store.papers(run.date):
             if item.arxiv_id not in settled:
                 store.fail_paper(item, DEADLINE_REASON)
-                store.settle_paper(run.date, item.arxiv_id, failed=True)
+                store.settle_paper(run.date, item.arxiv_id, True, item.run_papers)
         done_categories = set(run.settled_categories or ())
         for category in store.categories(run.date):
             if category.category not in done_categories:
