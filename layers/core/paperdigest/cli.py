@@ -115,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DigestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # The saved state is left as the last finished run wrote it.
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:

@@ -87,6 +87,8 @@ class MotoServer:
             [sys.executable, "-c", SERVER_MAIN, str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Out of the terminal's process group: Ctrl-C stops the CLI, which stops this.
+            start_new_session=True,
         )
         self.endpoint = f"http://127.0.0.1:{port}"
         _wait_until_up(self.endpoint, self._process, timeout_s)

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import traceback
 from concurrent.futures import ProcessPoolExecutor
@@ -64,6 +65,8 @@ def pool(
 
 def _start(root: str, spec: Any, environment: dict[str, str], log_path: str | None) -> None:
     global _handler, _spec
+    # Ctrl-C reaches the terminal's whole process group; the runner stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.clear()
     os.environ.update(environment)
     if log_path:
