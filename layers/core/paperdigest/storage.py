@@ -203,6 +203,8 @@ class Claim:
     acquired: bool
     status: str
     owner: str = ""
+    # The item as the claim left it (with the lease when acquired).
+    item: Any = None
 
 
 class Store:
@@ -392,9 +394,21 @@ class Store:
         except PaperItem.DoesNotExist as exc:
             raise StorageError(f"paper {arxiv_id} is not part of the run of {date}") from exc
 
-    def claim_paper(self, item: PaperItem, lease_seconds: int) -> Claim:
-        """Take the lease on a paper unless it is settled or leased by a live attempt."""
-        return self._claim(item, PaperItem, lease_seconds)
+    def claim_paper(self, date: str, arxiv_id: str, lease_seconds: int) -> Claim | None:
+        """Take the lease on a paper unless it is settled or leased by a live attempt.
+
+        The claim carries the paper item; None means the run has no such paper.
+        """
+        return self._claim(PaperItem(_run_pk(date), f"PAPER#{arxiv_id}"), PaperItem, lease_seconds)
+
+    def get_papers(self, date: str, arxiv_ids: list[str]) -> list[PaperItem]:
+        """Return the paper items of ``arxiv_ids`` in that order (batched reads)."""
+        keys = [(_run_pk(date), f"PAPER#{arxiv_id}") for arxiv_id in arxiv_ids]
+        found = {item.arxiv_id: item for item in PaperItem.batch_get(keys, consistent_read=True)}
+        missing = [arxiv_id for arxiv_id in arxiv_ids if arxiv_id not in found]
+        if missing:
+            raise StorageError(f"papers {', '.join(missing)} are not part of the run of {date}")
+        return [found[arxiv_id] for arxiv_id in arxiv_ids]
 
     def finish_paper(
         self, item: PaperItem, owner: str, category: str, summary: dict[str, Any]
@@ -503,8 +517,12 @@ class Store:
         except CategoryItem.DoesNotExist as exc:
             raise StorageError(f"category {category} is not part of the run of {date}") from exc
 
-    def claim_category(self, item: CategoryItem, lease_seconds: int) -> Claim:
-        """Take the lease on a category unless it is settled or leased by a live attempt."""
+    def claim_category(self, date: str, category: str, lease_seconds: int) -> Claim | None:
+        """Take the lease on a category unless it is settled or leased by a live attempt.
+
+        The claim carries the category item; None means the run has no such category.
+        """
+        item = CategoryItem(_run_pk(date), f"CAT#{category}")
         return self._claim(item, CategoryItem, lease_seconds)
 
     def finish_category(self, item: CategoryItem, owner: str, synthesis: dict[str, Any]) -> bool:
@@ -547,32 +565,37 @@ class Store:
         ).save()
 
     # --- shared ----------------------------------------------------------------
-    def _claim(self, item: Any, model: Any, lease_seconds: int) -> Claim:
+    def _claim(self, item: Any, model: Any, lease_seconds: int) -> Claim | None:
+        """Take the lease on ``item`` (its key) and read it in the same write.
+
+        Return None when the item does not exist.
+        """
         now = int(self._clock())
         owner = uuid.uuid4().hex
         free = (model.status == PENDING) | (
             (model.status == IN_PROGRESS) & (model.lease_until < now)
         )
         try:
-            _write(
-                item,
-                [
+            # The whole item comes back: the caller needs it, so no read goes first.
+            item.update(
+                actions=[
                     model.status.set(IN_PROGRESS),
                     model.lease_owner.set(owner),
                     model.lease_until.set(now + lease_seconds),
                     model.attempts.add(1),
                     model.updated_at.set(now),
                 ],
-                free,
+                condition=free,
             )
         except UpdateError as exc:
             if not _is_condition_failure(exc):
                 raise StorageError("cannot claim item") from exc
-            item.refresh(consistent_read=True)
-            return Claim(acquired=False, status=item.status)
-        item.status, item.lease_owner, item.lease_until = IN_PROGRESS, owner, now + lease_seconds
-        item.attempts, item.updated_at = (item.attempts or 0) + 1, now
-        return Claim(acquired=True, status=IN_PROGRESS, owner=owner)
+            try:
+                item.refresh(consistent_read=True)
+            except model.DoesNotExist:
+                return None
+            return Claim(acquired=False, status=item.status, item=item)
+        return Claim(acquired=True, status=IN_PROGRESS, owner=owner, item=item)
 
     def release(self, item: PaperItem | CategoryItem, owner: str) -> None:
         """Give back a lease after a failed attempt, so that the retry can claim at once."""

@@ -120,7 +120,7 @@ def test_a_lease_left_by_a_timed_out_attempt_expires(service, papers) -> None:
     svc, store, clock, engine = service
     arxiv_id = papers[0].arxiv_id
     # Given an attempt that claimed the paper and then died (a Lambda timeout)
-    assert store.claim_paper(store.get_paper(DATE, arxiv_id), LEASE).acquired
+    assert store.claim_paper(DATE, arxiv_id, LEASE).acquired
 
     # When the message comes back while the lease is live, the retry waits
     with pytest.raises(WorkInProgress):
@@ -138,8 +138,9 @@ def test_a_crash_after_the_write_costs_no_second_call(service, papers) -> None:
     svc, store, _clock, engine = service
     arxiv_id = papers[0].arxiv_id
     # Given a paper summarized and stored, whose run was never told (a crash between)
-    item = store.get_paper(DATE, arxiv_id)
-    claim = store.claim_paper(item, LEASE)
+    claim = store.claim_paper(DATE, arxiv_id, LEASE)
+    assert claim is not None
+    item = claim.item
     summary = engine.summarize_paper(Paper.from_dict(item.paper), load_taxonomy())
     assert store.finish_paper(item, claim.owner, summary.category, summary.to_dict())
     assert arxiv_id not in (store.get_run(DATE).settled_ids or set())
@@ -184,6 +185,31 @@ def test_a_paper_item_without_the_run_size_counts_against_the_run_record(service
     _svc, store, _clock, _engine = service
     settled = store.settle_paper(DATE, papers[0].arxiv_id, failed=False, run_papers=None)
     assert (settled.settled, settled.total) == (1, 3)
+
+
+def test_claiming_a_paper_the_run_does_not_hold_gives_none(service) -> None:
+    _svc, store, _clock, _engine = service
+    assert store.claim_paper(DATE, "2409.99999", LEASE) is None
+    assert store.claim_category("2099-01-01", "llm", LEASE) is None
+
+
+def test_a_claim_carries_the_paper_and_its_lease(service, papers) -> None:
+    _svc, store, _clock, _engine = service
+    claim = store.claim_paper(DATE, papers[0].arxiv_id, LEASE)
+    assert claim is not None and claim.acquired
+    assert claim.item.paper["title"] == papers[0].title
+    assert (claim.item.lease_owner, claim.item.attempts) == (claim.owner, 1)
+    # A second claim while the lease lives is refused and sees the first one's lease
+    second = store.claim_paper(DATE, papers[0].arxiv_id, LEASE)
+    assert second is not None and not second.acquired and second.status == "in_progress"
+
+
+def test_papers_are_read_in_the_order_asked(service, papers) -> None:
+    _svc, store, _clock, _engine = service
+    ids = [p.arxiv_id for p in reversed(papers)]
+    assert [item.arxiv_id for item in store.get_papers(DATE, ids)] == ids
+    with pytest.raises(StorageError, match=r"2409\.99999"):
+        store.get_papers(DATE, [ids[0], "2409.99999"])
 
 
 def test_settling_a_paper_of_a_missing_run_is_a_storage_error(service) -> None:

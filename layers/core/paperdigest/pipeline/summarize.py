@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from paperdigest import observe
-from paperdigest.errors import DigestError, LLMFatalError, StorageError
+from paperdigest.errors import DigestError, LLMFatalError
 from paperdigest.messaging import DigestEvents, WorkMessage, WorkQueue
 from paperdigest.models import CategorySynthesis, Paper, PaperSummary, Usage
 from paperdigest.storage import DONE, FAILED, IN_PROGRESS, PaperItem, RunItem, Store
@@ -90,17 +90,15 @@ class SummarizeService:
     def _paper(
         self, date: str, arxiv_id: str, delivery: Delivery, remaining_ms: RemainingMs | None
     ) -> None:
-        try:
-            item = self._store.get_paper(date, arxiv_id)
-        except StorageError:
+        claim = self._store.claim_paper(date, arxiv_id, self._lease)
+        if claim is None:
             # NOTE: a message of a run that was replaced by a newer ingest of the
             # same date; the new run sent its own messages, so this one is spent.
             logger.warning(
                 "stale paper message dropped", extra={"run_date": date, "paper_id": arxiv_id}
             )
             return
-
-        claim = self._store.claim_paper(item, self._lease)
+        item = claim.item
         if not claim.acquired:
             self._not_claimed(date, arxiv_id, claim.status, kind="paper")
             self._settled_paper(date, item, failed=False)
@@ -174,25 +172,21 @@ class SummarizeService:
     def _category(
         self, date: str, category_id: str, delivery: Delivery, remaining_ms: RemainingMs | None
     ) -> None:
-        try:
-            item = self._store.get_category(date, category_id)
-        except StorageError:
+        claim = self._store.claim_category(date, category_id, self._lease)
+        if claim is None:
             logger.warning(
                 "stale category message dropped", extra={"run_date": date, "category": category_id}
             )
             return
-
-        claim = self._store.claim_category(item, self._lease)
+        item = claim.item
         if not claim.acquired:
             self._not_claimed(date, category_id, claim.status, kind="category")
             self._settled_category(date, category_id)
             return
 
-        papers, records = [], []
-        for arxiv_id in item.paper_ids:
-            paper_item = self._store.get_paper(date, arxiv_id)
-            papers.append(Paper.from_dict(paper_item.paper))
-            records.append(PaperSummary.from_dict(paper_item.summary or {}))
+        paper_items = self._store.get_papers(date, list(item.paper_ids))
+        papers = [Paper.from_dict(p.paper) for p in paper_items]
+        records = [PaperSummary.from_dict(p.summary or {}) for p in paper_items]
         category = self._taxonomy.get(category_id)
         work = f"CAT#{category_id}#" + _digest_of(records)
         writer = self._writer()
