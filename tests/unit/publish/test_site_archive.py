@@ -20,7 +20,7 @@ from paperdigest.render.archive import (
 )
 from paperdigest.render.feed import FEED_LIMIT, entry_id, render_feed
 from paperdigest.render.site import check_prefix, digest_document, rewrite_for_root, to_root
-from paperdigest.render.trend import TREND_LIMIT, render_trend, trend_series
+from paperdigest.render.trend import TREND_LIMIT, date_labels, render_trend, trend_series
 
 PREFIX = "digests/"
 
@@ -147,6 +147,12 @@ def test_trend_series_uses_the_last_digests_oldest_first() -> None:
     assert len(dates) == TREND_LIMIT and dates[0] == "2024-09-02" and dates[-1] == "2024-10-01"
     assert list(series) == ["Computer Vision", "LLM", "RL"]
     assert series["RL"] == [0] * (TREND_LIMIT - 1) + [5]
+
+
+def test_trend_labels_name_the_year_where_it_starts_or_changes() -> None:
+    dates = ["2024-12-30", "2024-12-31", "2025-01-02", "2025-01-03"]
+    assert date_labels(dates) == ["2024-12-30", "12-31", "2025-01-02", "01-03"]
+    assert date_labels([]) == []
 
 
 def test_trend_chart_is_a_deterministic_png() -> None:

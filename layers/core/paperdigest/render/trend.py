@@ -39,6 +39,15 @@ TREND_TEXT: dict[str, TrendText] = {
 }
 
 
+def date_labels(dates: list[str]) -> list[str]:
+    """Axis labels of ISO dates: month and day, with the year on the first and on each new year."""
+    labels, year = [], ""
+    for date in dates:
+        labels.append(date if date[:4] != year else date[5:])
+        year = date[:4]
+    return labels
+
+
 def trend_series(entries: list[ArchiveEntry]) -> tuple[list[str], dict[str, list[int]]]:
     """Return the dates (oldest first) and each category's counts over them.
 
@@ -90,7 +99,7 @@ def render_trend(entries: list[ArchiveEntry], language: str) -> bytes:
         axes.set_title(text.title.format(count=len(dates)), fontsize=14, pad=10)
         axes.set_ylabel(text.axis, fontsize=11)
         axes.set_xlim(-0.5 - BAR_WIDTH / 2, max(len(dates), MIN_SLOTS) - 0.5)
-        axes.set_xticks(positions, [date[5:] for date in dates], rotation=45, ha="right")
+        axes.set_xticks(positions, date_labels(dates), rotation=45, ha="right")
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(axis="y", color="#dddddd", linewidth=0.8)
         axes.set_axisbelow(True)
