@@ -156,6 +156,15 @@ def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                 f"({result['replaced']} papers) with this run's",
                 file=err,
             )
+        if result.get("mixed_days"):
+            days = ", ".join(
+                f"{named.get(key, key)}: {day}" for key, day in sorted(result["mixed_days"].items())
+            )
+            print(
+                f"warning: the inputs announce different days ({days}); the digest is dated "
+                f"{result['date']} (--date chooses another)",
+                file=err,
+            )
         for skipped in result.get("skipped", []):
             print(f"warning: entry skipped: {skipped}", file=err)
         if result["status"] == "quiet":

@@ -100,6 +100,7 @@ def run_ingest(request: IngestRequest) -> dict[str, Any]:
         "skipped": [f"{s.source}: {s.reason}" for s in outcome.skipped],
         "errors": outcome.errors,
         "replaced": outcome.replaced,
+        "mixed_days": outcome.mixed_days,
     }
 
 

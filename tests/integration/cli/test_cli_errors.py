@@ -59,3 +59,17 @@ def test_a_bad_input_is_named_by_the_path_the_user_gave(tmp_path, capsys) -> Non
 
     assert code == 1
     assert _error_line(capsys) == f"error: no source could be read: {empty}: empty body"
+
+
+def test_inputs_of_different_days_are_named_with_their_days(tmp_path, capsys) -> None:
+    rss = next((REPO / "tests" / "fixtures" / "sources" / "rss").rglob("stat_rss2_2024-03-26*"))
+    argv = ["run", "--input", str(HF_FILE), "--input", str(rss), "--max-papers", "2"]
+    argv += ["--state", str(tmp_path / "s"), "--out", str(tmp_path / "site"), "--root", str(REPO)]
+
+    code = main(argv)
+
+    err = capsys.readouterr().err
+    assert code == 0
+    warning = next(line for line in err.splitlines() if "different days" in line)
+    assert f"{HF_FILE}: 2024-09-24" in warning and f"{rss}: 2024-03-26" in warning
+    assert "the digest is dated 2024-09-24" in warning

@@ -34,10 +34,19 @@ CUT_MARK = " […]"
 
 @dataclass(slots=True)
 class Collected:
-    """Parsed source documents and the documents that could not be read."""
+    """Parsed source documents and the documents that could not be read.
+
+    ``announced`` maps each document that shows an announcement date to that date.
+    """
 
     inputs: list[ParsedInput] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    announced: dict[str, str] = field(default_factory=dict)
+
+    def add(self, name: str, parsed: ParsedInput) -> None:
+        self.inputs.append(parsed)
+        if parsed.announced:
+            self.announced[name] = parsed.announced
 
 
 @dataclass(slots=True)
@@ -51,6 +60,8 @@ class IngestOutcome:
     skipped: list[SkippedEntry]
     errors: list[str]
     replaced: int | None = None
+    # The documents' announcement dates when they name more than one day.
+    mixed_days: dict[str, str] = field(default_factory=dict)
 
 
 def parse_documents(documents: list[tuple[str, bytes]]) -> Collected:
@@ -58,7 +69,7 @@ def parse_documents(documents: list[tuple[str, bytes]]) -> Collected:
     collected = Collected()
     for name, data in documents:
         try:
-            collected.inputs.append(parse_document(data, name))
+            collected.add(name, parse_document(data, name))
         except SourceError as exc:
             logger.error("source document rejected", extra={"document": name, "reason": str(exc)})
             reason = str(exc)
@@ -85,7 +96,7 @@ def collect_live(config: SourcesConfig, fetcher: Fetcher, day: str) -> Collected
     collected = Collected()
     for name, job in jobs:
         try:
-            collected.inputs.append(job())
+            collected.add(name, job())
         except SourceError as exc:
             logger.error("source failed", extra={"source": name, "reason": str(exc)})
             collected.errors.append(f"{name}: {exc}")
@@ -124,6 +135,11 @@ def ingest(
         raise SourceError("no source could be read: " + "; ".join(collected.errors))
 
     run_date = digest_date(collected.inputs, date, today)
+    mixed_days = {} if date or len(set(collected.announced.values())) < 2 else collected.announced
+    if mixed_days:
+        logger.warning(
+            "inputs announce different days", extra={"run_date": run_date, "announced": mixed_days}
+        )
     candidates = merge_papers(collected.inputs)
     candidates = [p for p in candidates if config.keeps(p.announce_type)]
     skipped = [s for i in collected.inputs for s in i.skipped]
@@ -167,6 +183,7 @@ def ingest(
         skipped=skipped,
         errors=collected.errors,
         replaced=stats.get("replaced_papers"),
+        mixed_days=mixed_days,
     )
 
 
