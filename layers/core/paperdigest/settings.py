@@ -12,7 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class CommonSettings(BaseSettings):
     """Where a run's data lives; the same for every function."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # Each function reads one of these models: its schema is built when first read
+    # (defer_build), not for all four at import.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     table_name: str
     bucket_name: str
