@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from paperdigest.observe import metrics
 from paperdigest.stages import handle_work
+from paperdigest.tracing import traced
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -23,6 +24,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     handle_work(record.body, receive_count, lambda_context.get_remaining_time_in_millis)
 
 
+@traced
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -149,3 +149,27 @@ def test_build_ships_bytecode_that_needs_no_file_times(
         assert pyc.is_file(), f"{pyc} missing: run `make build`, not bare `sam build`"
         flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
         assert flags == 0b01, f"{pyc}: flags {flags:#04b}, want unchecked-hash"
+
+
+XRAY_PROBE = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules if m.startswith("aws_xray")})))
+"""
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_the_xray_sdk_is_imported_only_with_tracing_on(
+    name: str, images: dict[str, lambdasim.Image]
+) -> None:
+    image = images[name]
+    module = image.function.handler.rpartition(".")[0]
+    # As the template deploys it by default: tracing off
+    off = lambdasim.run(image, ["-c", XRAY_PROBE, module])
+    # As EnableTracing=true deploys it
+    on = lambdasim.run(image, ["-c", XRAY_PROBE, module], {"POWERTOOLS_TRACE_DISABLED": "false"})
+
+    assert off.returncode == 0 and on.returncode == 0, off.stderr[-2000:] + on.stderr[-2000:]
+    assert image.environment()["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert json.loads(off.stdout.splitlines()[-1]) == []
+    assert json.loads(on.stdout.splitlines()[-1]) == ["aws_xray_sdk"]

@@ -193,3 +193,15 @@ def test_the_llm_client_gives_up_before_the_function_times_out() -> None:
     summarize = _resolved_functions()["SummarizeFunction"]
     assert worst + client.reserve_ms / 1000 < summarize.timeout  # type: ignore[attr-defined]
     assert settings.lease_seconds >= summarize.timeout  # type: ignore[attr-defined]
+
+
+def test_tracing_is_off_unless_the_stack_turns_it_on() -> None:
+    template = load_template(TEMPLATE)
+    names = {"DigestTable": "table", "SiteBucket": "bucket", "PapersQueue": "q", "DigestBus": "b"}
+    attributes = {("PapersQueue", "Arn"): "arn", ("PapersDLQ", "Arn"): "dlq-arn"}
+    for parameters, disabled in (({}, "true"), ({"EnableTracing": "true"}, "false")):
+        resolver = Resolver(template, "stack", names, attributes, parameters)
+        for spec in functions(template, resolver).values():
+            assert spec.environment["POWERTOOLS_TRACE_DISABLED"] == disabled
+        mode = resolver.value(template["Globals"]["Function"]["Tracing"])
+        assert mode == ("PassThrough" if disabled == "true" else "Active")
