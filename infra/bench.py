@@ -168,7 +168,7 @@ class Phases:
         self.summarized = math.nan
 
     def __call__(self, line: str) -> None:
-        found = re.search(r"(\d+) papers selected", line)
+        found = re.search(r"(\d+) papers? selected", line)
         if found:
             self.selected = int(found.group(1))
             self.ingested = time.perf_counter() - self.start

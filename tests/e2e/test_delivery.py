@@ -166,10 +166,37 @@ def test_a_paper_that_always_fails_ends_in_the_dlq_and_the_digest(run_cli, llm, 
     failed_part = markdown.split("## ⚠️", 1)[1]
     assert f"https://arxiv.org/abs/{doomed}" in failed_part
     assert len(source_lines(markdown.split("## ⚠️", 1)[0])) == PAPERS - 1
-    assert f"warning: paper {doomed} could not be summarized" in result.stderr
+    warning = next(line for line in result.stderr.splitlines() if "could not be summarized" in line)
+    assert warning.startswith("warning: 1 paper could not be summarized (LLMError")
+    assert warning.endswith(f": {doomed}; `paperdigest redrive` tries again")
     figures.append(
         f"one paper always failing: in the DLQ after {attempts} receives, "
         f"the other {PAPERS - 1} done, the digest marks it failed"
+    )
+
+
+def test_an_endpoint_failing_every_call_publishes_nothing_and_says_why(
+    run_cli, llm, figures, tmp_path
+) -> None:
+    # Given a published digest, and then an endpoint that fails every call
+    state = tmp_path / "state"
+    first = run_cli("--input", str(HF_FILE), "--fresh", state=state)
+    latest = (first.out / "latest.md").read_bytes()
+    llm.default = lambda request: server_error(503)
+
+    # When the next day's run (English: nothing cached) cannot summarize any paper
+    later = ("--date", "2024-09-25", "--language", "en")
+    second = run_cli("--input", str(HF_FILE), *later, state=state)
+
+    # Then nothing is published, the latest digest stays, and the error names the cause
+    assert first.code == 0 and second.code == 1
+    error = second.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"error: none of the {PAPERS} papers of 2024-09-25 could be summarized")
+    assert "LLMError" in error and "paperdigest redrive" in error
+    assert not (first.out / "digests" / "2024-09-25").exists()
+    assert (first.out / "latest.md").read_bytes() == latest
+    figures.append(
+        "every LLM call failing: nothing published, the latest digest kept, exit 1 naming the cause"
     )
 
 

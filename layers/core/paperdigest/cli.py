@@ -172,7 +172,7 @@ def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             return 0
 
         date = result["date"]
-        print(f"{date}: {len(result['selected'])} papers selected", file=err)
+        print(f"{date}: {_papers(len(result['selected']))} selected", file=err)
         _drain_with_progress(session, date, len(result["selected"]), err)
         _sweep_if_overdue(session, date, err)
         digest = _published(session, date, args.out, log_path, err)
@@ -185,6 +185,7 @@ def cmd_redrive(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from paperdigest.pipeline.redrive import redrive
     from paperdigest.storage import Store
 
+    _check_folder(args.out, "--out")
     with _session(args, _llm_parameters()) as (session, log_path):
         queues = session.stack.queues
         redriven = redrive(
@@ -323,8 +324,15 @@ def _user_names(text: str, named: dict[str, str]) -> str:
 
 
 def _check_folder(path: Path, option: str) -> None:
+    """Create the folder an option names, before any work; raise when it cannot be written."""
     if path.exists() and not path.is_dir():
         raise DigestError(f"{option} {path} exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DigestError(f"{option} {path}: cannot create the folder: {exc.strerror}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise DigestError(f"{option} {path}: the folder is not writable")
 
 
 def _drain_with_progress(session: Session, date: str, selected: int, err: IO[str]) -> None:
@@ -360,15 +368,36 @@ def _sweep_if_overdue(session: Session, date: str, err: IO[str]) -> None:
 
 def _published(session: Session, date: str, out: Path, log_path: Path, err: IO[str]) -> Path:
     """Copy the site out and return the digest's path; raise when none was published."""
-    from paperdigest.storage import Store
+    from paperdigest.storage import FAILED, Store
 
-    run = Store().get_run(date)
+    store = Store()
+    run = store.get_run(date)
+    failures: dict[str, list[str]] = {}
+    for item in store.papers(date) if run else []:
+        if item.status == FAILED:
+            failures.setdefault(item.error or "unknown error", []).append(item.arxiv_id)
+    failed = sum(len(ids) for ids in failures.values())
+    if run is not None and not run.digest_key and failed == len(run.paper_ids) > 0:
+        reasons = "; ".join(sorted(failures))
+        raise DigestError(
+            f"none of the {failed} papers of {date} could be summarized ({reasons}); "
+            "nothing was published. Once the cause is fixed, `paperdigest redrive` "
+            f"tries them again; logs: {log_path}"
+        )
     if run is None or not run.digest_key:
         raise DigestError(f"the run of {date} published no digest; see {log_path}")
-    for failed in sorted(run.failed_ids or ()):
-        print(f"warning: paper {failed} could not be summarized", file=err)
+    for reason, ids in sorted(failures.items()):
+        print(
+            f"warning: {_papers(len(ids))} could not be summarized ({reason}): "
+            f"{', '.join(sorted(ids))}; `paperdigest redrive` tries again",
+            file=err,
+        )
     session.export_site(out)
     return out / run.digest_key
+
+
+def _papers(count: int) -> str:
+    return f"{count} paper" if count == 1 else f"{count} papers"
 
 
 def _read_input(path: Path) -> tuple[str, bytes]:

@@ -156,7 +156,6 @@ def run_publish(event: dict[str, Any]) -> dict[str, Any]:
         )
         return {"swept": dates}
     date = str(event["detail"]["date"])
-    observe.count(observe.DIGESTS_PUBLISHED)
     objects = publish(
         Store(),
         load_taxonomy(),
@@ -165,4 +164,6 @@ def run_publish(event: dict[str, Any]) -> dict[str, Any]:
         date,
         settings.site_prefix,
     )
+    if objects:
+        observe.count(observe.DIGESTS_PUBLISHED)
     return {"date": date, "keys": [o.key for o in objects]}

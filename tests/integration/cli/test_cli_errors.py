@@ -40,6 +40,24 @@ def test_an_out_path_that_is_a_file_is_refused_before_the_run(tmp_path, capsys) 
     assert not (tmp_path / "s" / "state.json").exists()
 
 
+@pytest.mark.parametrize("option", ["--out", "--state"])
+def test_a_folder_that_cannot_be_made_is_refused_before_the_run(tmp_path, capsys, option) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("", encoding="utf-8")
+    folders = {"--out": str(tmp_path / "site"), "--state": str(tmp_path / "s")}
+    folders[option] = str(blocker / "sub")
+
+    argv = ["run", "--input", str(HF_FILE), "--root", str(REPO)]
+    code = main([*argv, "--out", folders["--out"], "--state", folders["--state"]])
+
+    assert code == 1
+    assert (
+        _error_line(capsys)
+        == f"error: {option} {blocker / 'sub'}: cannot create the folder: Not a directory"
+    )
+    assert not (tmp_path / "s" / "state.json").exists()
+
+
 def test_a_second_command_on_the_same_state_is_refused(tmp_path, capsys) -> None:
     # Given another command holding the state folder
     with (tmp_path / ".lock").open("w") as held:

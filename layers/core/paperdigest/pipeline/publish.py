@@ -201,11 +201,23 @@ def publish(
 ) -> list[SiteObject]:
     """Render the digest of ``date`` and the site's pointers, write them to the bucket.
 
-    Returns what was written, in writing order. Raises ``PublishError`` when there is
+    Returns what was written, in writing order: nothing when no paper of the run was
+    summarized. Raises ``PublishError`` when there is
     no run for ``date`` or S3 fails; ``ValueError`` for a bad prefix or language.
     """
     gathered = gather(store, taxonomy, date)
     digest = gathered.digest
+    if not digest.sections:
+        # Every selected paper failed (an LLM endpoint down, say): a page of failures
+        # would replace the latest digest. The run stays, for a redrive to finish.
+        logger.error(
+            "nothing summarized, digest not published",
+            extra={"run_date": date, "failed": len(digest.failed)},
+        )
+        run = store.get_run(date)
+        if run is not None:
+            store.update_run(run, status="unpublished")
+        return []
     site = SiteBucket(bucket, region)
 
     dated = render_dated(digest, prefix, gathered.scores)
