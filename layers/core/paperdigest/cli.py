@@ -116,8 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        # The saved state is left as the last finished run wrote it.
-        print("interrupted", file=sys.stderr)
+        kept = ""
+        if args.command in ("run", "redrive"):
+            kept = f"; what finished is kept in {args.state} (a new run reuses its summaries)"
+        print(f"interrupted{kept}", file=sys.stderr)
         return 130
 
 

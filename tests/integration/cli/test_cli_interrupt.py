@@ -1,7 +1,8 @@
-"""Ctrl-C during a run: one line, exit status 130, no traceback from any process."""
+"""Ctrl-C during a run: one line, exit status 130, no traceback, the work so far saved."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -58,6 +59,11 @@ def test_ctrl_c_during_summarizing_stops_the_run_cleanly(tmp_path: Path) -> None
 
     err = "".join(lines)
     assert code == 130, err
-    assert err.rstrip().endswith("interrupted")
+    assert err.rstrip().splitlines()[-1].startswith("interrupted; what finished is kept in ")
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert not (tmp_path / "site" / "digests").exists()
+    # The run so far is saved: its record, and its papers' messages back in the queue
+    state = json.loads((tmp_path / "state" / "state.json").read_text(encoding="utf-8"))
+    items = [item for table in state["tables"].values() for item in table]
+    assert {"S": "RUN#2024-09-24"} in [item["pk"] for item in items]
+    assert len(state["queues"]["PapersQueue"]) == 14

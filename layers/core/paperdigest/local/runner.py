@@ -174,12 +174,20 @@ class Runner:
         self._log_path = log_path
         self._workers: ProcessPoolExecutor | None = None
         self._in_flight: list[tuple[str, dict[str, Any]]] = []
+        self._waiting: list[threading.Timer] = []
         os.environ.update(stack.environment())
 
     def close(self) -> None:
-        """Stop the consumer's worker processes; abandoned messages become visible again."""
+        """Stop the consumer's worker processes; abandoned messages become visible again,
+        and so do failed ones still waiting out their retry delay."""
         for url, message in self._in_flight:
             _make_visible(url, message["ReceiptHandle"])
+        with self._lock:
+            waiting, self._waiting = self._waiting, []
+        for timer in waiting:
+            if timer.is_alive():
+                timer.cancel()
+                _make_visible(*timer.args)
         if self._workers is not None:
             if self._in_flight:
                 # NOTE: a hung invocation never returns; end its environment, as Lambda
@@ -334,9 +342,11 @@ class Runner:
         for message in messages:
             if message["MessageId"] in failed_ids:
                 receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-                _visible_later(
+                timer = _visible_later(
                     url, message["ReceiptHandle"], self._retry_delay * 2 ** (receives - 1)
                 )
+                with self._lock:
+                    self._waiting = [t for t in self._waiting if t.is_alive()] + [timer]
 
     def _route_events(self, stats: DrainStats) -> bool:
         """Deliver events that rules routed to the local events queue; return whether any were."""
@@ -382,11 +392,12 @@ def _send_copies(url: str, messages: list[dict[str, Any]]) -> None:
         )
 
 
-def _visible_later(url: str, receipt: str, delay: float) -> None:
+def _visible_later(url: str, receipt: str, delay: float) -> threading.Timer:
     """Make a failed record visible again after ``delay`` seconds, not the queue's timeout."""
     timer = threading.Timer(delay, _make_visible, args=(url, receipt))
     timer.daemon = True
     timer.start()
+    return timer
 
 
 def _make_visible(url: str, receipt: str) -> None:

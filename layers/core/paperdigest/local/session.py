@@ -133,6 +133,13 @@ def local_session(
             # Lambda; locally they belong in the log with everything else.
             with contextlib.redirect_stdout(log_stream) if log_stream else contextlib.nullcontext():
                 yield Session(root=project, stack=stack, runner=runner, state=state)
+        except KeyboardInterrupt:
+            # Keep what the interrupted run finished (summaries paid for are cached),
+            # once the runner has handed its in-flight messages back.
+            runner.close()
+            if save:
+                save_state(stack, state)
+            raise
         finally:
             runner.close()
             restore_logs()
