@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from paperdigest.observe import metrics
-from paperdigest.stages import handle_work
+from paperdigest.stages import handle_work, start_batch
 from paperdigest.tracing import traced
 
 logger = Logger()
@@ -28,6 +28,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    start_batch()
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -131,6 +131,11 @@ def summarize_service() -> SummarizeService:
     )
 
 
+def start_batch() -> None:
+    """Begin one invocation's batch of work messages."""
+    summarize_service().start_batch()
+
+
 def handle_work(body: str, receive_count: int, remaining_ms: RemainingMs | None) -> None:
     """Handle one SQS work message; raise to report it as a batch item failure."""
     delivery = Delivery(receive_count, summarize_settings().max_receive_count)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -213,6 +214,52 @@ def test_server_errors_stop_after_the_bounded_attempts(
     assert not isinstance(caught.value, LLMFatalError)
     assert fake_openai.calls == 3
     assert sleeps == [1.0, 2.0]
+
+
+def test_an_unreachable_endpoint_is_not_called_again_in_the_batch(
+    make_summarizer: Make, sleeps: list[float], papers: dict[str, Paper], taxonomy: Taxonomy
+) -> None:
+    # Given an endpoint nobody listens on
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    summarizer = make_summarizer(base_url=closed, max_retries=3)
+    paper, other = papers[RACER], next(p for i, p in papers.items() if i != RACER)
+
+    # When a call fails every attempt, then the next one in the same batch
+    with pytest.raises(LLMError) as first:
+        summarizer.summarize_paper(paper, taxonomy)
+    with pytest.raises(LLMError) as second:
+        summarizer.summarize_paper(other, taxonomy)
+
+    # Then the first names the cause and the endpoint; the second fails without trying
+    assert str(first.value).startswith("model unavailable after 3 attempts (last: cannot connect")
+    assert closed in str(first.value)
+    assert str(second.value) == str(first.value)
+    assert sleeps == [1.0, 2.0]
+    # And the next batch tries again
+    summarizer.start_batch()
+    with pytest.raises(LLMError):
+        summarizer.summarize_paper(other, taxonomy)
+    assert sleeps == [1.0, 2.0, 1.0, 2.0]
+
+
+def test_an_endpoint_that_answers_with_errors_is_still_called(
+    fake_openai: FakeOpenAI,
+    make_summarizer: Make,
+    papers: dict[str, Paper],
+    taxonomy: Taxonomy,
+) -> None:
+    # A server error may be one input's: the next paper of the batch is still sent
+    fake_openai.script(*[server_error(502)] * 3)
+    summarizer = make_summarizer(max_retries=3)
+    with pytest.raises(LLMError):
+        summarizer.summarize_paper(papers[RACER], taxonomy)
+
+    record = summarizer.summarize_paper(next(p for i, p in papers.items() if i != RACER), taxonomy)
+
+    assert fake_openai.calls == 4
+    assert record.fallback is False
 
 
 def test_timeout_is_retried(

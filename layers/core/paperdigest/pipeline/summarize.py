@@ -77,6 +77,10 @@ class SummarizeService:
         self._language = language
         self._max_run_tokens = max_run_tokens
 
+    def start_batch(self) -> None:
+        """A new delivery of messages begins (one Lambda invocation)."""
+        self._engine.start_batch()
+
     def handle(
         self, message: WorkMessage, delivery: Delivery, remaining_ms: RemainingMs | None
     ) -> None:

@@ -28,6 +28,9 @@ class Summarizer(Protocol):
     @property
     def engine(self) -> str: ...
 
+    def start_batch(self) -> None:
+        """A new delivery begins: forget what earlier calls learned of the engine's health."""
+
     def summarize_paper(
         self, paper: Paper, taxonomy: Taxonomy, remaining_ms: Callable[[], int] | None = None
     ) -> PaperSummary: ...

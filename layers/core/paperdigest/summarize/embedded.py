@@ -471,6 +471,9 @@ class EmbeddedSummarizer:
     def __init__(self, language: str = "ko") -> None:
         self.language = language
 
+    def start_batch(self) -> None:
+        """Nothing to forget: the embedded summarizer cannot be unreachable."""
+
     def summarize_paper(
         self, paper: Paper, taxonomy: Taxonomy, remaining_ms: Callable[[], int] | None = None
     ) -> PaperSummary:

@@ -165,11 +165,26 @@ def _retry_after_s(headers: Mapping[str, str]) -> float | None:
     return max(0.0, parsed.timestamp() - time.time())
 
 
+def _connection_failure(exc: openai.APIConnectionError) -> str:
+    """What went wrong on the way to the endpoint, in a few words."""
+    if isinstance(exc, openai.APITimeoutError):
+        return "timed out"
+    cause: BaseException | None = exc.__cause__
+    while cause is not None and cause.__cause__ is not None:
+        cause = cause.__cause__
+    return f"cannot connect: {cause}" if cause else "cannot connect"
+
+
 class LLMSummarizer:
     """Writes paper summaries and category syntheses with an OpenAI-compatible model.
 
     The client is created on first use. ``sleep`` waits between retries (tests pass a
     recorder); ``http_client`` is handed to ``openai.OpenAI`` when given.
+
+    When every attempt of a call failed to reach the endpoint (refused, unresolvable,
+    timed out), later calls fail at once until ``start_batch``: the rest of a batch is
+    handed back for a later delivery instead of waiting out the same failure again.
+    An endpoint that answers with an error does not count: that may be one input's.
     """
 
     def __init__(
@@ -187,6 +202,11 @@ class LLMSummarizer:
         self._model = settings.model
         self._structured = True
         self._token_param = "max_completion_tokens"
+        self._unreachable = ""
+
+    def start_batch(self) -> None:
+        """A new delivery: try the endpoint again even if the last batch could not reach it."""
+        self._unreachable = ""
 
     @property
     def engine(self) -> str:
@@ -388,6 +408,10 @@ class LLMSummarizer:
         when the server turns out to lack structured output. Raises ``_Rejected`` for
         an answer that is cut off, refused or empty.
         """
+        if self._unreachable:
+            # The same cause as the call that found the endpoint unreachable.
+            logger.warning("llm call skipped, endpoint unreachable in this batch")
+            raise LLMError(self._unreachable)
         attempt = 0
         while True:
             attempt += 1
@@ -404,6 +428,7 @@ class LLMSummarizer:
                     attempt -= 1
                     continue
                 delay = self._transient_delay(exc, attempt)
+                failure, reached = f"status {exc.status_code}", True
             except openai.APIConnectionError as exc:  # timeouts are connection errors
                 usage.calls += 1
                 logger.warning(
@@ -411,10 +436,16 @@ class LLMSummarizer:
                     extra={"kind": type(exc).__name__, "attempt": attempt, "model": self._model},
                 )
                 delay = self._backoff(attempt)
+                failure, reached = _connection_failure(exc), False
             else:
                 self._count(response, messages, usage)
                 return _content(response)
-            self._wait(delay, attempt, remaining_ms)
+            try:
+                self._wait(delay, attempt, remaining_ms, failure)
+            except LLMError as gave_up:
+                if not reached and attempt >= self.settings.max_retries:
+                    self._unreachable = str(gave_up)
+                raise
 
     def _request(self, prompt: Prompt, messages: list[Message]) -> dict[str, Any]:
         if self._structured:
@@ -496,10 +527,15 @@ class LLMSummarizer:
             min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2 ** (attempt - 1))
         )
 
-    def _wait(self, delay: float, attempt: int, remaining_ms: RemainingMs | None) -> None:
+    def _wait(
+        self, delay: float, attempt: int, remaining_ms: RemainingMs | None, failure: str
+    ) -> None:
         """Sleep before the next attempt, or raise ``LLMError`` when none is left."""
         if attempt >= self.settings.max_retries:
-            raise LLMError(f"model unavailable after {attempt} attempts")
+            endpoint = self.settings.base_url or "OpenAI"
+            raise LLMError(
+                f"model unavailable after {attempt} attempts (last: {failure}, at {endpoint})"
+            )
         if remaining_ms is not None:
             left_s = (remaining_ms() - self.settings.reserve_ms) / 1000.0
             if delay + min(_MIN_CALL_S, self.settings.timeout_s) > left_s:
