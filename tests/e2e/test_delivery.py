@@ -182,6 +182,7 @@ def test_an_endpoint_failing_every_call_publishes_nothing_and_says_why(
     state = tmp_path / "state"
     first = run_cli("--input", str(HF_FILE), "--fresh", state=state)
     latest = (first.out / "latest.md").read_bytes()
+    healthy = llm.default
     llm.default = lambda request: server_error(503)
 
     # When the next day's run (English: nothing cached) cannot summarize any paper
@@ -195,6 +196,11 @@ def test_an_endpoint_failing_every_call_publishes_nothing_and_says_why(
     assert "LLMError" in error and "paperdigest redrive" in error
     assert not (first.out / "digests" / "2024-09-25").exists()
     assert (first.out / "latest.md").read_bytes() == latest
+    # And once the endpoint is back, a redrive finishes the run from the saved state
+    llm.default = healthy
+    argv = ["redrive", "--state", str(state), "--out", str(first.out), "--root", str(REPO)]
+    assert main(argv) == 0
+    assert (first.out / "digests" / "2024-09-25" / "index.md").is_file()
     figures.append(
         "every LLM call failing: nothing published, the latest digest kept, exit 1 naming the cause"
     )

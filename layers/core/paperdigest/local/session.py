@@ -106,7 +106,7 @@ def local_session(
     retry_delay: float = 0.2,
     save: bool = True,
 ) -> Iterator[Session]:
-    """Start moto, create the stack, replay the saved state; save it again on success."""
+    """Start moto, create the stack, replay the saved state; save it again at the end."""
     project = root or find_root()
     if fresh:
         clear_state(state)
@@ -133,18 +133,14 @@ def local_session(
             # Lambda; locally they belong in the log with everything else.
             with contextlib.redirect_stdout(log_stream) if log_stream else contextlib.nullcontext():
                 yield Session(root=project, stack=stack, runner=runner, state=state)
-        except KeyboardInterrupt:
-            # Keep what the interrupted run finished (summaries paid for are cached),
+        finally:
+            # Saved also when the command fails or is interrupted: the stack holds what
+            # the run did (records, summaries paid for, dead letters for a redrive),
             # once the runner has handed its in-flight messages back.
             runner.close()
+            restore_logs()
             if save:
                 save_state(stack, state)
-            raise
-        finally:
-            runner.close()
-            restore_logs()
-        if save:
-            save_state(stack, state)
     finally:
         server.stop()
         reset_process_caches()
