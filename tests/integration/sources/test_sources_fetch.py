@@ -270,6 +270,32 @@ def test_transport_errors_are_retried(read_bytes: ReadBytes, clock: FakeClock) -
     assert clock.sleeps == [2.0, 1.0]
 
 
+def test_a_host_that_cannot_be_reached_is_not_asked_again(
+    read_bytes: ReadBytes, clock: FakeClock
+) -> None:
+    # Given no network to the RSS host (its name does not resolve); the HF host answers
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "rss.arxiv.org":
+            raise httpx.ConnectError("[Errno -2] Name or service not known")
+        return httpx.Response(200, content=read_bytes(STAT_RSS))
+
+    server = FakeServer(answer)
+    fetcher = _fetcher(server, clock)
+
+    # When two feeds of that host are asked for
+    with pytest.raises(SourceError, match="gave up after 4 attempts: ConnectError"):
+        fetcher.arxiv_rss("cs.AI")
+    asked, waited = len(server.requests), list(clock.sleeps)
+    with pytest.raises(SourceError, match=r"not tried, rss\.arxiv\.org could not be reached"):
+        fetcher.arxiv_rss("cs.LG")
+
+    # Then the second fails without a request or a wait, and other hosts are still asked
+    assert asked == 4 and len(server.requests) == 4
+    assert clock.sleeps == waited
+    assert fetcher.hf_daily("2024-09-24").papers
+    assert server.requests[-1].url.host == "huggingface.co"
+
+
 def test_id_lookup_goes_in_batches(read_bytes: ReadBytes, clock: FakeClock) -> None:
     served = {
         "0808.05394,1707.08567": "id_0808.05394_1707.08567_s0_m100_42e5aa0ec3af.json",

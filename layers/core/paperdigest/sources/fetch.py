@@ -44,6 +44,10 @@ class Fetcher:
     ``client`` is used as given (tests pass one with ``httpx.MockTransport``); when
     omitted, one is created on first use with ``timeout`` seconds and closed by
     ``close()``. ``clock`` and ``sleep`` pace the requests and can be faked.
+
+    A host that could not be connected to on any attempt (its name does not resolve,
+    or it refuses) is not asked again by this fetcher: its other documents fail at
+    once with the same reason, instead of each waiting out every attempt.
     """
 
     def __init__(
@@ -72,6 +76,7 @@ class Fetcher:
         self._sleep = sleep
         self._user_agent = user_agent
         self._last_arxiv: float | None = None
+        self._unreachable: dict[str, str] = {}
 
     @property
     def client(self) -> httpx.Client:
@@ -209,6 +214,10 @@ class Fetcher:
         arxiv: bool,
         check: Check | None = None,
     ) -> ParsedInput:
+        host = httpx.URL(url).host
+        if host in self._unreachable:
+            reason = self._unreachable[host]
+            raise SourceError(f"{url}: not tried, {host} could not be reached: {reason}")
         reason = ""
         cause: Exception | None = None
         for attempt in range(1, self._attempts + 1):
@@ -245,6 +254,8 @@ class Fetcher:
             if attempt < self._attempts:
                 self._sleep(min(delay, self._max_wait))
 
+        if isinstance(cause, httpx.ConnectError):
+            self._unreachable[host] = reason
         raise SourceError(f"{url}: gave up after {self._attempts} attempts: {reason}") from cause
 
     def _keep_arxiv_spacing(self) -> None:
