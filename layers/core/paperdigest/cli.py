@@ -348,9 +348,7 @@ def _drain_with_progress(session: Session, date: str, selected: int, err: IO[str
     with tqdm(total=selected, desc="summarizing", unit="paper", file=err) as bar:
 
         def progress() -> None:
-            run = store.get_run(date)
-            settled = len(run.settled_ids or ()) if run else 0
-            bar.update(settled - bar.n)
+            bar.update(store.settled_count(date) - bar.n)
 
         session.runner.drain(on_batch=progress, deadline_s=max(deadline, 1.0))
         progress()

@@ -32,10 +32,11 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 from pynamodb.constants import NONE, UPDATED_NEW
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from paperdigest.errors import StorageError
 from paperdigest.models import Usage
@@ -193,6 +194,17 @@ class Settled:
 
 
 @dataclass(slots=True)
+class Paid:
+    """A result just bought from a model: cached and counted by the write that stores it."""
+
+    date: str
+    work: str
+    writer: str
+    value: dict[str, Any]
+    usage: Usage
+
+
+@dataclass(slots=True)
 class Claim:
     """The outcome of claiming a paper or category.
 
@@ -315,16 +327,7 @@ class Store:
         """Add what a model call (or several) consumed to the run's totals."""
         if not usage.calls:
             return
-        _write(
-            RunItem(_run_pk(date), RunItem.SK),
-            [
-                RunItem.llm_calls.add(usage.calls),
-                RunItem.prompt_tokens.add(usage.prompt_tokens),
-                RunItem.completion_tokens.add(usage.completion_tokens),
-                RunItem.cost_usd.add(round(usage.cost_usd, 6)),
-            ],
-            RunItem.pk.exists(),
-        )
+        _write(self.run_key(date), _usage_actions(usage), RunItem.pk.exists())
 
     def reserve_tokens(self, date: str, tokens: int, budget: int) -> bool:
         """Reserve ``tokens`` of the run's budget; return False when they do not fit.
@@ -369,6 +372,16 @@ class Store:
         setattr(run, attribute, now)
         return True
 
+    def settled_count(self, date: str) -> int:
+        """How many papers of the run of ``date`` have settled (0 without a run)."""
+        try:
+            run = RunItem.get(
+                _run_pk(date), RunItem.SK, consistent_read=True, attributes_to_get=["settled_ids"]
+            )
+        except RunItem.DoesNotExist:
+            return 0
+        return len(run.settled_ids or ())
+
     def run_key(self, date: str) -> RunItem:
         """A run record with its key and date only, for writes that need no read first."""
         return RunItem(_run_pk(date), RunItem.SK, date=date)
@@ -411,9 +424,18 @@ class Store:
         return [found[arxiv_id] for arxiv_id in arxiv_ids]
 
     def finish_paper(
-        self, item: PaperItem, owner: str, category: str, summary: dict[str, Any]
+        self,
+        item: PaperItem,
+        owner: str,
+        category: str,
+        summary: dict[str, Any],
+        paid: Paid | None = None,
     ) -> bool:
-        """Store a paper's summary if ``owner`` still holds its lease; return whether it did."""
+        """Store a paper's summary if ``owner`` still holds its lease; return whether it did.
+
+        A ``paid`` result is cached and its usage counted in the same write; when the
+        lease was lost, they are written all the same.
+        """
         stored = self._finish(
             item,
             PaperItem,
@@ -423,6 +445,7 @@ class Store:
                 PaperItem.summary.set(summary),
                 PaperItem.error.remove(),
             ],
+            paid,
         )
         if stored:
             item.category, item.summary, item.error = category, summary, None
@@ -525,13 +548,20 @@ class Store:
         item = CategoryItem(_run_pk(date), f"CAT#{category}")
         return self._claim(item, CategoryItem, lease_seconds)
 
-    def finish_category(self, item: CategoryItem, owner: str, synthesis: dict[str, Any]) -> bool:
-        """Store a category's synthesis if ``owner`` still holds its lease."""
+    def finish_category(
+        self,
+        item: CategoryItem,
+        owner: str,
+        synthesis: dict[str, Any],
+        paid: Paid | None = None,
+    ) -> bool:
+        """Store a category's synthesis if ``owner`` still holds its lease (see finish_paper)."""
         stored = self._finish(
             item,
             CategoryItem,
             owner,
             [CategoryItem.synthesis.set(synthesis), CategoryItem.error.remove()],
+            paid,
         )
         if stored:
             item.synthesis, item.error = synthesis, None
@@ -559,10 +589,13 @@ class Store:
 
     def cache(self, work: str, writer: str, value: dict[str, Any]) -> None:
         """Store the result of ``work`` by ``writer`` for later runs."""
+        self._cache_item(work, writer, value).save()
+
+    def _cache_item(self, work: str, writer: str, value: dict[str, Any]) -> CacheItem:
         now = int(self._clock())
-        CacheItem(
+        return CacheItem(
             f"CACHE#{work}", writer, value=value, updated_at=now, expires_at=now + CACHE_TTL_S
-        ).save()
+        )
 
     # --- shared ----------------------------------------------------------------
     def _claim(self, item: Any, model: Any, lease_seconds: int) -> Claim | None:
@@ -612,25 +645,57 @@ class Store:
             return
         item.status, item.lease_owner = PENDING, None
 
-    def _finish(self, item: Any, model: Any, owner: str, actions: list[Any]) -> bool:
+    def _finish(
+        self, item: Any, model: Any, owner: str, actions: list[Any], paid: Paid | None = None
+    ) -> bool:
         now = int(self._clock())
+        actions = [
+            *actions,
+            model.status.set(DONE),
+            model.lease_owner.remove(),
+            model.updated_at.set(now),
+        ]
+        held = (model.lease_owner == owner) & (model.status == IN_PROGRESS)
         try:
-            _write(
-                item,
-                [
-                    *actions,
-                    model.status.set(DONE),
-                    model.lease_owner.remove(),
-                    model.updated_at.set(now),
-                ],
-                (model.lease_owner == owner) & (model.status == IN_PROGRESS),
-            )
+            if paid is None:
+                _write(item, actions, held)
+            else:
+                # One request: the result, its cache entry and its cost, or none of them.
+                with TransactWrite(connection=_Item._get_connection().connection) as write:
+                    write.update(item, actions, condition=held)
+                    write.save(self._cache_item(paid.work, paid.writer, paid.value))
+                    if paid.usage.calls:
+                        write.update(
+                            self.run_key(paid.date),
+                            _usage_actions(paid.usage),
+                            condition=RunItem.pk.exists(),
+                        )
         except UpdateError as exc:
             if _is_condition_failure(exc):
                 return False
             raise StorageError("cannot store result") from exc
+        except TransactWriteError as exc:
+            if paid is None or not any(
+                reason is not None and reason.code == "ConditionalCheckFailed"
+                for reason in exc.cancellation_reasons
+            ):
+                raise StorageError("cannot store result") from exc
+            # The lease was lost (another attempt finished, or the deadline gave up on
+            # it): what was paid for is kept all the same.
+            self.cache(paid.work, paid.writer, paid.value)
+            self.add_usage(paid.date, paid.usage)
+            return False
         item.status, item.lease_owner, item.updated_at = DONE, None, now
         return True
+
+
+def _usage_actions(usage: Usage) -> list[Action]:
+    return [
+        RunItem.llm_calls.add(usage.calls),
+        RunItem.prompt_tokens.add(usage.prompt_tokens),
+        RunItem.completion_tokens.add(usage.completion_tokens),
+        RunItem.cost_usd.add(round(usage.cost_usd, 6)),
+    ]
 
 
 def _is_condition_failure(exc: UpdateError | PutError) -> bool:

@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from paperdigest.errors import StorageError
 from paperdigest.messaging import DigestEvents, WorkMessage, WorkQueue
-from paperdigest.models import Paper
+from paperdigest.models import Paper, Usage
 from paperdigest.pipeline.summarize import Delivery, SummarizeService, WorkInProgress
 from paperdigest.ranking import rank
 from paperdigest.sources import parse_document
@@ -19,6 +19,7 @@ from paperdigest.storage import (
     DONE,
     CacheItem,
     CategoryItem,
+    Paid,
     PaperItem,
     RunItem,
     Store,
@@ -229,3 +230,44 @@ def test_warm_invocations_keep_the_table_connection(aws: None, monkeypatch) -> N
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
     bind_table("digest", "us-east-1")
     assert PaperItem._get_connection() is not first
+
+
+def test_a_paid_result_is_stored_cached_and_counted_together(service, papers) -> None:
+    _svc, store, _clock, _engine = service
+    arxiv_id = papers[0].arxiv_id
+    claim = store.claim_paper(DATE, arxiv_id, LEASE)
+    assert claim is not None
+    paid = Paid(DATE, f"PAPER#{arxiv_id}", "llm:test", {"category": "llm"}, Usage(calls=2))
+
+    assert store.finish_paper(claim.item, claim.owner, "llm", {"category": "llm"}, paid)
+
+    assert store.get_paper(DATE, arxiv_id).status == DONE
+    assert store.cached(f"PAPER#{arxiv_id}", "llm:test") == {"category": "llm"}
+    assert store.get_run(DATE).llm_calls == 2
+
+
+def test_a_paid_result_whose_lease_was_lost_is_kept_all_the_same(service, papers) -> None:
+    _svc, store, clock, _engine = service
+    arxiv_id = papers[0].arxiv_id
+    # Given an attempt whose lease expired and was taken by another attempt
+    late = store.claim_paper(DATE, arxiv_id, LEASE)
+    clock.now += LEASE + 1
+    assert late is not None and store.claim_paper(DATE, arxiv_id, LEASE).acquired
+    paid = Paid(DATE, f"PAPER#{arxiv_id}", "llm:test", {"category": "llm"}, Usage(calls=1))
+
+    # When the late attempt stores what it paid for
+    stored = store.finish_paper(late.item, late.owner, "llm", {"category": "llm"}, paid)
+
+    # Then the paper is not its to finish, but the result is cached and its cost counted
+    assert not stored
+    assert store.get_paper(DATE, arxiv_id).status == "in_progress"
+    assert store.cached(f"PAPER#{arxiv_id}", "llm:test") == {"category": "llm"}
+    assert store.get_run(DATE).llm_calls == 1
+
+
+def test_the_settled_count_reads_the_run(service, papers) -> None:
+    _svc, store, _clock, _engine = service
+    assert store.settled_count(DATE) == 0
+    store.settle_paper(DATE, papers[0].arxiv_id, failed=False, run_papers=3)
+    assert store.settled_count(DATE) == 1
+    assert store.settled_count("2099-01-01") == 0

@@ -22,7 +22,7 @@ from paperdigest import observe
 from paperdigest.errors import DigestError, LLMFatalError
 from paperdigest.messaging import DigestEvents, WorkMessage, WorkQueue
 from paperdigest.models import CategorySynthesis, Paper, PaperSummary, Usage
-from paperdigest.storage import DONE, FAILED, IN_PROGRESS, PaperItem, RunItem, Store
+from paperdigest.storage import DONE, FAILED, IN_PROGRESS, Paid, PaperItem, RunItem, Store
 from paperdigest.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
@@ -109,17 +109,17 @@ class SummarizeService:
             return
 
         paper = Paper.from_dict(item.paper)
-        writer = self._writer()
+        work, writer = f"PAPER#{arxiv_id}", self._writer()
+        paid = None
         try:
-            cached = self._store.cached(f"PAPER#{arxiv_id}", writer)
+            cached = self._store.cached(work, writer)
             if cached is not None:
                 summary = PaperSummary.from_dict(cached)
                 logger.info("cached summary reused", extra={"run_date": date, "paper_id": arxiv_id})
             else:
                 engine = self._within_budget(date, paper.title + paper.abstract)
                 summary = engine.summarize_paper(paper, self._taxonomy, remaining_ms)
-                self._spent(date, summary.usage)
-                self._store.cache(f"PAPER#{arxiv_id}", writer, summary.to_dict())
+                paid = self._paid(date, work, writer, summary.to_dict(), summary.usage)
         except LLMFatalError as exc:
             self._paper_failed(item, date, arxiv_id, f"{type(exc).__name__}: {exc}")
             raise WorkFailed(str(exc)) from exc
@@ -134,7 +134,9 @@ class SummarizeService:
             )
             raise
 
-        if not self._store.finish_paper(item, claim.owner, summary.category, summary.to_dict()):
+        if not self._store.finish_paper(
+            item, claim.owner, summary.category, summary.to_dict(), paid
+        ):
             self._lost_lease(item, date, arxiv_id)
         else:
             observe.count(observe.PAPERS_SUMMARIZED)
@@ -194,6 +196,7 @@ class SummarizeService:
         category = self._taxonomy.get(category_id)
         work = f"CAT#{category_id}#" + _digest_of(records)
         writer = self._writer()
+        paid = None
         try:
             cached = self._store.cached(work, writer)
             if cached is not None:
@@ -203,8 +206,7 @@ class SummarizeService:
                 synthesis = self._within_budget(date, text).synthesize_category(
                     category, papers, records, remaining_ms
                 )
-                self._spent(date, synthesis.usage)
-                self._store.cache(work, writer, synthesis.to_dict())
+                paid = self._paid(date, work, writer, synthesis.to_dict(), synthesis.usage)
         except DigestError as exc:
             if delivery.last or isinstance(exc, LLMFatalError):
                 reason = f"{type(exc).__name__}: {exc}"
@@ -218,7 +220,7 @@ class SummarizeService:
             self._store.release(item, claim.owner)
             raise
 
-        if not self._store.finish_category(item, claim.owner, synthesis.to_dict()):
+        if not self._store.finish_category(item, claim.owner, synthesis.to_dict(), paid):
             self._lost_lease(item, date, category_id)
         else:
             observe.count(observe.CATEGORIES_SYNTHESIZED)
@@ -265,10 +267,11 @@ class SummarizeService:
         )
         return _BudgetFallback(make_summarizer(None, self._language))
 
-    def _spent(self, date: str, usage: Usage) -> None:
-        """Count model calls and tokens in the run record and the metrics."""
-        self._store.add_usage(date, usage)
+    def _paid(self, date: str, work: str, writer: str, value: dict[str, Any], usage: Usage) -> Paid:
+        """A fresh result: its calls and tokens go to the metrics now, and to the run
+        record and the cache with the write that stores the result."""
         observe.llm_usage(usage)
+        return Paid(date, work, writer, value, usage)
 
     def _writer(self) -> str:
         """The cache key part that names what writes: engine, prompts, taxonomy, language."""
