@@ -117,10 +117,11 @@ class MotoServer:
 # The server process: moto's own server, with the fixes below applied first.
 SERVER_MAIN = """
 import sys
-from paperdigest.local.stack import _dispatch_without_rescanning, _receive_in_constant_time
+from paperdigest.local import stack
 from moto.server import main
-_receive_in_constant_time()
-_dispatch_without_rescanning()
+stack._receive_in_constant_time()
+stack._dispatch_without_rescanning()
+stack._transact_with_item_backups()
 main(["-H", "127.0.0.1", "-p", sys.argv[1]])
 """
 
@@ -185,6 +186,69 @@ def _receive_in_constant_time() -> None:
     SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
         is_message_valid_based_on_retention_period
     )
+
+
+def _transact_with_item_backups() -> None:
+    """Let moto's TransactWriteItems back up the items it writes, not whole tables.
+
+    NOTE: moto 5.2.5 deep-copies each table a transaction names, once for every item
+    of the transaction, so that it can roll back: a write cost time and memory in
+    proportion to the table, and a 1314-paper run grew the server past 11 GB. The
+    rollback is kept, from copies of the written items alone; every other step of the
+    transaction is moto's own.
+    """
+    import copy
+
+    import moto.dynamodb.models as dynamodb
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    class TablesKept:
+        """``copy`` as moto's DynamoDB backend sees it: tables are not copied."""
+
+        @staticmethod
+        def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        backups = []
+        for entry in transact_items:
+            op = next(iter(entry.values()), {})
+            table = self.tables.get(op.get("TableName"))
+            attrs = op.get("Item") or op.get("Key") or {}
+            if table is None or table.hash_key_attr not in attrs:
+                continue  # moto rejects the transaction before it writes this one
+            hash_key = DynamoType(attrs[table.hash_key_attr])
+            range_key = None
+            if table.has_range_key:
+                if table.range_key_attr not in attrs:
+                    continue
+                range_key = DynamoType(attrs[table.range_key_attr])
+            before = copy.deepcopy(table.get_item(hash_key, range_key))
+            backups.append((table, hash_key, range_key, before))
+        try:
+            original(self, transact_items)
+        except BaseException:
+            # Newest first: an item named twice gets its state from before the first.
+            for table, hash_key, range_key, before in reversed(backups):
+                _restore(table, hash_key, range_key, before)
+            raise
+
+    dynamodb.copy = TablesKept  # type: ignore[assignment]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _restore(table: Any, hash_key: Any, range_key: Any, before: Any) -> None:
+    """Put back one item of a moto table as it was (absent when ``before`` is None)."""
+    if before is None:
+        table.delete_item(hash_key, range_key)
+    elif range_key is None:
+        table.items[hash_key] = before
+    else:
+        table.items[hash_key][range_key] = before
 
 
 def create_stack(
