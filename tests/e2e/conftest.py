@@ -42,6 +42,11 @@ class RunResult:
                 return item
         raise AssertionError(f"no run record for {date}")
 
+    def log_records(self) -> list[dict[str, object]]:
+        """Every line of the run's handler log, parsed (a line that is not JSON fails)."""
+        (path,) = (self.state / "logs").glob("run-*.jsonl")
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
     def selected_ids(self, date: str) -> list[str]:
         record = self.run_record(date)
         return [v["S"] for v in record["paper_ids"]["L"]]  # type: ignore[index]

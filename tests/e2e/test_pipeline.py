@@ -62,6 +62,12 @@ def test_hugging_face_day_gives_a_reference_digest(run_cli) -> None:
     width, _ = _png_size((result.digest_path.parent / "paper_2024-09-24.png").read_bytes())
     assert width >= 800
     assert "embedded extractive summarizer" in markdown
+    # The log holds every process's lines whole: ingest, each paper's consumer, publish
+    records = result.log_records()
+    summarized = [r["paper_id"] for r in records if r.get("message") == "paper summarized"]
+    assert sorted(summarized) == sorted(expected)
+    functions = {r.get("function_name") for r in records if "message" in r}
+    assert {"IngestFunction", "SummarizeFunction", "PublishFunction"} <= functions
     # Like the reference: several categories, and papers by upvotes within each
     upvotes = {p["url"].rsplit("/", 1)[-1]: p["upvotes"] for p in papers}
     sections = markdown.split("\n## ")[1:]

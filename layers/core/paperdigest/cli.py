@@ -305,7 +305,8 @@ def _session(
     log_path = logs / f"{args.command}-{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
     with (
         _exclusive(args.state),
-        log_path.open("w", encoding="utf-8") as log,
+        # Append mode, a line per write: the consumer processes append to this file too.
+        log_path.open("a", encoding="utf-8", buffering=1) as log,
         local_session(
             args.state,
             fresh=getattr(args, "fresh", False),
