@@ -131,6 +131,12 @@ def summarize_service() -> SummarizeService:
     )
 
 
+def prepare_summarize() -> None:
+    """Build what the first summarize invocation would: settings, service, table client."""
+    summarize_service()
+    Store.connect()
+
+
 def start_batch() -> None:
     """Begin one invocation's batch of work messages."""
     summarize_service().start_batch()

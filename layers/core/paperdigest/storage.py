@@ -229,6 +229,12 @@ class Store:
     def __init__(self, clock: Any = time.time) -> None:
         self._clock = clock
 
+    @staticmethod
+    def connect() -> None:
+        """Make the table connection's client now rather than on the first request."""
+        # NOTE: _get_connection is the model's table connection; see _write.
+        _ = _Item._get_connection().connection.client
+
     # --- runs ------------------------------------------------------------------
     def create_run(
         self,

@@ -83,6 +83,14 @@ def _start(root: str, spec: Any, environment: dict[str, str], log_path: str | No
 
     _spec = spec
     _handler = load_handler(Path(root), spec)
+    try:
+        # The consumer's service and its clients are made now, while ingest runs,
+        # and not by ten first invocations at once.
+        from paperdigest.stages import prepare_summarize
+
+        prepare_summarize()
+    except Exception:  # the first invocation makes them again and reports why not
+        logging.getLogger(__name__).debug("summarize service not prepared", exc_info=True)
 
 
 def ready() -> None:
