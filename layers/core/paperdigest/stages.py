@@ -132,8 +132,8 @@ def summarize_service() -> SummarizeService:
 
 
 def prepare_summarize() -> None:
-    """Build what the first summarize invocation would: settings, service, table client."""
-    summarize_service()
+    """Build what the first summarize invocation would: settings, service, clients."""
+    summarize_service().prepare()
     Store.connect()
 
 

@@ -31,6 +31,13 @@ def table_client_made() -> bool:
     return connection is not None and connection.connection._client is not None
 
 
+def llm_client_made() -> bool:
+    """Run in a worker: whether its LLM engine has made its OpenAI client already."""
+    from paperdigest.stages import summarize_service
+
+    return getattr(summarize_service()._engine, "_client", None) is not None
+
+
 @pytest.fixture
 def pool_with() -> Iterator:
     pools = []
@@ -54,6 +61,22 @@ def test_a_worker_makes_the_table_client_before_its_first_invocation(pool_with) 
 
     # Then the table connection and its client are there
     assert made is True
+
+
+def test_a_worker_with_an_llm_endpoint_makes_its_client_before_the_first_call(pool_with) -> None:
+    # Given a consumer environment configured for an OpenAI-compatible endpoint
+    pool = pool_with(
+        {
+            **ENVIRONMENT,
+            "TABLE_NAME": "digest",
+            "BUCKET_NAME": "site",
+            "OPENAI_API_KEY": "sk-test",
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+        }
+    )
+
+    # When it has started, the OpenAI client is made (nothing is sent to the endpoint)
+    assert pool.submit(llm_client_made).result(timeout=60) is True
 
 
 def test_settings_missing_leave_the_worker_usable_and_the_invocation_names_them(

@@ -77,6 +77,12 @@ class SummarizeService:
         self._language = language
         self._max_run_tokens = max_run_tokens
 
+    def prepare(self) -> None:
+        """Make what the first message would make: an LLM engine's client (TLS included)."""
+        client = getattr(self._engine, "client", None)
+        if callable(client):
+            client()
+
     def start_batch(self) -> None:
         """A new delivery of messages begins (one Lambda invocation)."""
         self._engine.start_batch()
