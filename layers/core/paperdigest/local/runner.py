@@ -265,6 +265,7 @@ class Runner:
         environments = self._consumer_pool()
         pool = ThreadPoolExecutor(max_workers=concurrency)
         running: dict[Future[None], list[dict[str, Any]]] = {}
+        finished = False
         try:
             while time.monotonic() < end:
                 while len(running) < concurrency:
@@ -283,13 +284,16 @@ class Runner:
                         self._deliver, environments, consumer, url, arn, messages, stats
                     )
                     running[future] = messages
+                # Reported once the free slots have new batches, which need not wait.
+                if finished and on_batch:
+                    on_batch()
+                finished = False
                 if running:
                     done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
                     for future in done:
                         del running[future]
                         future.result()
-                        if on_batch:
-                            on_batch()
+                    finished = bool(done)
                     continue
                 if self._route_events(stats):
                     continue
