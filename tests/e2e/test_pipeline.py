@@ -119,6 +119,29 @@ def test_unreadable_input_is_a_clear_error(run_cli, tmp_path) -> None:
     assert not (result.out / "digests").exists()
 
 
+def test_input_whose_every_entry_is_broken_is_an_error_not_a_quiet_day(run_cli, tmp_path) -> None:
+    # Given the real day file with the title taken out of every paper
+    document = json.loads(HF_FILE.read_text(encoding="utf-8"))
+    for paper in document["papers"]:
+        paper.pop("title")
+    broken = tmp_path / "untitled.json"
+    broken.write_text(json.dumps(document), encoding="utf-8")
+
+    # When the pipeline runs on it
+    result = run_cli("--input", str(broken), "--fresh")
+
+    # Then it fails with one line that names the file, the entries and why, and
+    # publishes nothing
+    assert result.code == 1
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("error: ")]
+    count = len(document["papers"])
+    assert f"{count} entries skipped" in line
+    first_id = document["papers"][0]["url"].rsplit("/", 1)[-1]
+    assert f"{broken}: {first_id}: missing title" in line
+    assert "quiet day" not in result.stdout
+    assert not (result.out / "digests").exists()
+
+
 def test_quiet_day_publishes_nothing_and_keeps_the_last_digest(run_cli, tmp_path) -> None:
     # Given a published digest, then an arXiv answer with no papers (HTTP 200, 0 results)
     state = tmp_path / "state"

@@ -59,6 +59,14 @@ class SkippedEntry:
     source: str
     reason: str
     entry: str = ""
+    # Where it stood: its 1-based place among the document's entries, and the document.
+    position: int = 0
+    document: str = ""
+
+    def describe(self) -> str:
+        """One line naming the document, the entry (its id, else its place) and the reason."""
+        which = self.entry or (f"entry {self.position}" if self.position else "an entry")
+        return f"{self.document or self.source}: {which}: {self.reason}"
 
 
 @dataclass(slots=True)

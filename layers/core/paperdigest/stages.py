@@ -91,13 +91,18 @@ def run_ingest(request: IngestRequest) -> dict[str, Any]:
     except QuietDay as exc:
         logger.info("quiet day", extra={"reason": str(exc)})
         observe.count(observe.PAPERS_INGESTED, 0)
-        return {"status": "quiet", "reason": str(exc), "errors": collected.errors}
+        return {
+            "status": "quiet",
+            "reason": str(exc),
+            "errors": collected.errors,
+            "skipped": [s.describe() for i in collected.inputs for s in i.skipped],
+        }
     return {
         "status": outcome.status,
         "date": outcome.date,
         "candidates": outcome.candidates,
         "selected": [r.paper.arxiv_id for r in outcome.selected],
-        "skipped": [f"{s.source}: {s.reason}" for s in outcome.skipped],
+        "skipped": [s.describe() for s in outcome.skipped],
         "errors": outcome.errors,
         "replaced": outcome.replaced,
         "mixed_days": outcome.mixed_days,

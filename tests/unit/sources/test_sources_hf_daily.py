@@ -82,10 +82,15 @@ def test_broken_items_are_skipped(read_bytes: Callable[[str], bytes]) -> None:
 
     # Then the other 27 remain and the three are reported
     assert len(parsed.papers) == 27
-    assert [(s.reason, s.entry) for s in parsed.skipped] == [
-        ("missing id", ""),
-        ("missing title", "2606.12730"),
-        ("unparseable date 'last Friday'", "2606.13594"),
+    assert [(s.reason, s.entry, s.position) for s in parsed.skipped] == [
+        ("missing id", "", 1),
+        ("missing title", "2606.12730", 2),
+        ("unparseable date 'last Friday'", "2606.13594", 3),
+    ]
+    # and each names its id, or its place when it has no id
+    assert [s.describe() for s in parsed.skipped[:2]] == [
+        "hf-daily: entry 1: missing id",
+        "hf-daily: 2606.12730: missing title",
     ]
 
 

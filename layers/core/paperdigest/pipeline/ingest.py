@@ -44,6 +44,8 @@ class Collected:
     announced: dict[str, str] = field(default_factory=dict)
 
     def add(self, name: str, parsed: ParsedInput) -> None:
+        for entry in parsed.skipped:
+            entry.document = name
         self.inputs.append(parsed)
         if parsed.announced:
             self.announced[name] = parsed.announced
@@ -128,11 +130,17 @@ def ingest(
 ) -> IngestOutcome:
     """Select the day's papers, record the run and send one message per paper.
 
-    Raises ``SourceError`` when no source could be read, and ``QuietDay`` when the
-    sources were read but hold no new paper; in both cases nothing is written.
+    Raises ``SourceError`` when no source could be read or no entry of any could be
+    used, and ``QuietDay`` when the sources were read but hold no new paper; in each
+    case nothing is written.
     """
     if not collected.inputs:
         raise SourceError("no source could be read: " + "; ".join(collected.errors))
+    skipped = [s for i in collected.inputs for s in i.skipped]
+    for entry in skipped:
+        logger.warning("entry skipped", extra={"entry": entry.describe()})
+    if skipped and not any(i.papers for i in collected.inputs):
+        raise SourceError(_nothing_usable(skipped))
 
     run_date = digest_date(collected.inputs, date, today)
     mixed_days = {} if date or len(set(collected.announced.values())) < 2 else collected.announced
@@ -142,9 +150,6 @@ def ingest(
         )
     candidates = merge_papers(collected.inputs)
     candidates = [p for p in candidates if config.keeps(p.announce_type)]
-    skipped = [s for i in collected.inputs for s in i.skipped]
-    for entry in skipped:
-        logger.warning("entry skipped", extra={"source": entry.source, "reason": entry.reason})
     if not candidates:
         raise QuietDay(f"no new papers for {run_date}")
 
@@ -154,7 +159,7 @@ def ingest(
     stats: dict[str, Any] = {
         "candidates": len(candidates),
         "selected": len(chosen),
-        "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
+        "skipped": [{"source": s.source, "entry": s.describe()} for s in skipped],
         "source_errors": collected.errors,
         "sources": sorted({k for i in collected.inputs for k in [i.kind]}),
         "taxonomy_version": taxonomy.version,
@@ -185,6 +190,13 @@ def ingest(
         replaced=stats.get("replaced_papers"),
         mixed_days=mixed_days,
     )
+
+
+def _nothing_usable(skipped: list[SkippedEntry], shown: int = 5) -> str:
+    lines = "; ".join(s.describe() for s in skipped[:shown])
+    more = f"; and {len(skipped) - shown} more" if len(skipped) > shown else ""
+    noun = "entry" if len(skipped) == 1 else "entries"
+    return f"no entry of the inputs could be used ({len(skipped)} {noun} skipped: {lines}{more})"
 
 
 def fit_item(paper: Paper, limit: int = MAX_PAPER_BYTES) -> Paper:

@@ -47,11 +47,11 @@ def parse_announcement_feed(data: bytes) -> ParsedInput:
 
     papers: list[Paper] = []
     skipped: list[SkippedEntry] = []
-    for item in feed.entries:
+    for position, item in enumerate(feed.entries, 1):
         try:
             papers.append(_paper(item))
         except Skip as skip:
-            skipped.append(SkippedEntry(ARXIV_RSS, skip.reason, skip.entry))
+            skipped.append(SkippedEntry(ARXIV_RSS, skip.reason, skip.entry, position))
 
     channel = feed.feed
     announced = any_date(channel.get("published", "") or channel.get("updated", ""))

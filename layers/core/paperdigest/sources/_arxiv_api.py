@@ -38,11 +38,11 @@ def parse_api_feed(data: bytes) -> ParsedInput:
 
     papers: list[Paper] = []
     skipped: list[SkippedEntry] = []
-    for entry in entries:
+    for position, entry in enumerate(entries, 1):
         try:
             papers.append(_paper(entry))
         except Skip as skip:
-            skipped.append(SkippedEntry(ARXIV_API, skip.reason, skip.entry))
+            skipped.append(SkippedEntry(ARXIV_API, skip.reason, skip.entry, position))
 
     total = (root.findtext(f"{_OPENSEARCH}totalResults") or "").strip()
     return ParsedInput(

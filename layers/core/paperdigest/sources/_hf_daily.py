@@ -43,11 +43,11 @@ def parse_api_list(document: list[dict[str, Any]]) -> ParsedInput:
     papers: list[Paper] = []
     skipped: list[SkippedEntry] = []
     days: Counter[str] = Counter()
-    for item in document:
+    for position, item in enumerate(document, 1):
         try:
             paper, day = _api_paper(item)
         except Skip as skip:
-            skipped.append(SkippedEntry(HF_DAILY, skip.reason, skip.entry))
+            skipped.append(SkippedEntry(HF_DAILY, skip.reason, skip.entry, position))
             continue
         papers.append(paper)
         if day:
@@ -70,11 +70,11 @@ def parse_day_file(document: dict[str, Any]) -> ParsedInput:
 
     papers: list[Paper] = []
     skipped: list[SkippedEntry] = []
-    for item in document["papers"]:
+    for position, item in enumerate(document["papers"], 1):
         try:
             papers.append(_day_paper(item))
         except Skip as skip:
-            skipped.append(SkippedEntry(HF_DAILY, skip.reason, skip.entry))
+            skipped.append(SkippedEntry(HF_DAILY, skip.reason, skip.entry, position))
     return ParsedInput(kind=HF_DAILY, papers=papers, skipped=skipped, announced=announced)
 
 
