@@ -316,7 +316,18 @@ def _session(
             save=save,
         ) as session,
     ):
+        if args.command in ("run", "redrive"):
+            _check_settings()
         yield session, log_path
+
+
+def _check_settings() -> None:
+    """Fail before any work when the functions' environment holds an invalid setting."""
+    from paperdigest.settings import environment_problems
+
+    problems = environment_problems()
+    if problems:
+        raise DigestError("invalid setting: " + "; ".join(problems))
 
 
 def _user_names(text: str, named: dict[str, str]) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -56,6 +57,14 @@ class SummarizeSettings(CommonSettings):
     max_receive_count: int = 5
     lease_seconds: int = 300
 
+    @field_validator("openai_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.netloc):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
 
 class PublishSettings(CommonSettings):
     """Where and how the digest is published."""
@@ -76,3 +85,21 @@ def summarize_settings() -> SummarizeSettings:
 @cache
 def publish_settings() -> PublishSettings:
     return PublishSettings()  # type: ignore[call-arg]
+
+
+def environment_problems() -> list[str]:
+    """Read every function's settings from the environment as its handler would; return
+    one line per variable that none of them could take (empty when all are valid)."""
+    problems: list[str] = []
+    for model in (IngestSettings, SummarizeSettings, PublishSettings):
+        try:
+            model()  # type: ignore[call-arg]
+        except ValidationError as exc:
+            for error in exc.errors():
+                name = str(error["loc"][0]).upper() if error["loc"] else model.__name__
+                line = f"{name}={error.get('input')!r}: {error['msg']}"
+                if error["type"] == "missing":
+                    line = f"{name} is not set"
+                if line not in problems:
+                    problems.append(line)
+    return problems

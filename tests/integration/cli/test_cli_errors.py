@@ -91,3 +91,19 @@ def test_inputs_of_different_days_are_named_with_their_days(tmp_path, capsys) ->
     warning = next(line for line in err.splitlines() if "different days" in line)
     assert f"{HF_FILE}: 2024-09-24" in warning and f"{rss}: 2024-03-26" in warning
     assert "the digest is dated 2024-09-24" in warning
+
+
+def test_an_invalid_setting_is_named_before_any_paper_is_queued(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    # Given an LLM timeout that is not a number
+    monkeypatch.setenv("LLM_TIMEOUT_S", "abc")
+    state = tmp_path / "s"
+
+    code = main(["run", "--input", str(HF_FILE), "--state", str(state), "--root", str(REPO)])
+
+    # Then the run stops with one line naming the variable, and no run was recorded
+    assert code == 1
+    line = _error_line(capsys)
+    assert line.startswith("error: invalid setting: LLM_TIMEOUT_S='abc': ")
+    assert "RUN#" not in (state / "state.json").read_text(encoding="utf-8")

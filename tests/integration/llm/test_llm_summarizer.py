@@ -581,3 +581,16 @@ def test_synthesis_records_are_trimmed_evenly_to_the_budget(
     methods = re.findall(r"<method>(.*?)</method>", request.user_text, re.DOTALL)
     assert len(methods) == 3
     assert all(methods), "every record keeps a share of its fields"
+
+
+def test_empty_base_url_in_the_environment_means_openai(
+    make_summarizer: Callable[..., LLMSummarizer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the deployed default: OPENAI_BASE_URL set to the empty string, no base URL
+    monkeypatch.setenv("OPENAI_BASE_URL", "")
+
+    # When the summarizer makes its client
+    client = make_summarizer(base_url=None).client()
+
+    # Then the client talks to OpenAI, not to an empty address
+    assert str(client.base_url).rstrip("/") == "https://api.openai.com/v1"

@@ -82,6 +82,8 @@ PRICES: dict[str, tuple[float, float]] = {
     "gpt-3.5-turbo": (0.50, 1.50),
 }
 
+# OpenAI's own endpoint, used when no base URL is set.
+OPENAI_URL = "https://api.openai.com/v1"
 # Tokens the request wrapping costs beyond the text we estimate (roles, separators,
 # the note that asks again after a rejected answer).
 _OVERHEAD_TOKENS = 120
@@ -218,7 +220,9 @@ class LLMSummarizer:
         if self._client is None:
             self._client = openai.OpenAI(
                 api_key=self.settings.api_key.get_secret_value(),
-                base_url=self.settings.base_url or None,
+                # Named even when unset: the client takes an empty OPENAI_BASE_URL in
+                # the environment (the template's default) as the base URL itself.
+                base_url=self.settings.base_url or OPENAI_URL,
                 timeout=self.settings.timeout_s,
                 max_retries=0,
                 http_client=self._http_client,
