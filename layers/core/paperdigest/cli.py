@@ -197,7 +197,8 @@ def cmd_redrive(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             print("nothing to redrive: the dead-letter queue holds no work", file=err)
             return 0
         dates = sorted(set(redriven.papers) | set(redriven.categories))
-        print(f"redriving {redriven.moved} messages of {', '.join(dates)}", file=err)
+        noun = "message" if redriven.moved == 1 else "messages"
+        print(f"redriving {redriven.moved} {noun} of {', '.join(dates)}", file=err)
         session.runner.drain()
         digests = [_published(session, date, args.out, log_path, err) for date in dates]
     for digest in digests:
@@ -298,7 +299,14 @@ def _session(
 ) -> Iterator[tuple[Session, Path]]:
     """A local session whose handler logs go to a file under the state folder."""
     from paperdigest.local.session import local_session
+    from paperdigest.local.stack import STATE_FILE
 
+    if args.command in ("status", "redrive") and not (args.state / STATE_FILE).is_file():
+        # A mistyped --state would otherwise start an empty stack and report nothing.
+        raise DigestError(
+            f"--state {args.state} holds no local stack ({STATE_FILE} is missing); "
+            "`paperdigest run` makes one"
+        )
     _check_folder(args.state, "--state")
     logs = args.state / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -404,7 +412,14 @@ def _published(session: Session, date: str, out: Path, log_path: Path, err: IO[s
             f"{', '.join(sorted(ids))}; `paperdigest redrive` tries again",
             file=err,
         )
-    session.export_site(out)
+    try:
+        session.export_site(out)
+    except OSError as exc:
+        raise DigestError(
+            f"the digest of {date} is published in the local stack but could not be "
+            f"written to {exc.filename or out}: {exc.strerror}; once --out can be written, "
+            "the same run again reuses every summary"
+        ) from exc
     return out / run.digest_key
 
 

@@ -59,7 +59,8 @@ def test_a_folder_that_cannot_be_made_is_refused_before_the_run(tmp_path, capsys
 
 
 def test_a_second_command_on_the_same_state_is_refused(tmp_path, capsys) -> None:
-    # Given another command holding the state folder
+    # Given another command holding a saved stack's folder
+    (tmp_path / "state.json").write_text("{}", encoding="utf-8")
     with (tmp_path / ".lock").open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
 
@@ -107,3 +108,35 @@ def test_an_invalid_setting_is_named_before_any_paper_is_queued(
     line = _error_line(capsys)
     assert line.startswith("error: invalid setting: LLM_TIMEOUT_S='abc': ")
     assert "RUN#" not in (state / "state.json").read_text(encoding="utf-8")
+
+
+def test_a_site_that_cannot_be_written_is_one_error_line(tmp_path, capsys) -> None:
+    # Given an --out folder that holds a file where the digests folder goes
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "digests").write_text("", encoding="utf-8")
+    argv = ["run", "--input", str(HF_FILE), "--max-papers", "2", "--out", str(out)]
+
+    code = main([*argv, "--state", str(tmp_path / "s"), "--root", str(REPO)])
+
+    # Then the run ends with one line naming the path and no digest path is printed
+    captured = capsys.readouterr()
+    assert code == 1
+    line = captured.err.strip().splitlines()[-1]
+    assert line.startswith("error: the digest of 2024-09-24 is published in the local stack")
+    assert str(out / "digests") in line
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize("command", ["status", "redrive"])
+def test_a_state_folder_without_a_stack_is_named_and_left_alone(tmp_path, capsys, command) -> None:
+    typo = tmp_path / "stat"
+
+    code = main([command, "--state", str(typo), "--root", str(REPO)])
+
+    assert code == 1
+    assert _error_line(capsys) == (
+        f"error: --state {typo} holds no local stack (state.json is missing); "
+        "`paperdigest run` makes one"
+    )
+    assert not typo.exists()

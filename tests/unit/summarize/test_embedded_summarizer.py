@@ -157,3 +157,26 @@ def test_embedded_summarizer_is_the_default_without_llm_settings(
 
     assert isinstance(summarizer, EmbeddedSummarizer)
     assert summarizer.summarize_paper(hf_papers[0], taxonomy).engine == "embedded"
+
+
+@pytest.mark.parametrize(
+    ("language", "themes", "trends"),
+    [
+        ("en", "The one paper in this category deals with ", "Its keywords: "),
+        ("ko", "이 분야의 논문 1편은 ", "주요 키워드: "),
+    ],
+)
+def test_single_paper_synthesis_speaks_of_one_paper(
+    cv_pair: tuple[list[Paper], list[PaperSummary]],
+    taxonomy: Taxonomy,
+    language: str,
+    themes: str,
+    trends: str,
+) -> None:
+    papers, records = cv_pair
+
+    synthesis = synthesize_category(taxonomy.get("cv"), papers[:1], records[:1], language)
+
+    assert synthesis.themes.startswith(themes)
+    assert synthesis.trends.startswith(trends)
+    assert records[0].keywords[0] in synthesis.trends

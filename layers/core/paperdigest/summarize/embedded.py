@@ -367,6 +367,8 @@ _FRAMES = {
     "ko": {
         "themes": "이 분야의 논문 {n}편은 주로 {keywords}을(를) 다룹니다.",
         "themes_none": "이 분야의 논문 {n}편을 소개합니다.",
+        "themes_one": "이 분야의 논문 1편은 {keywords}을(를) 다룹니다.",
+        "trends_one": "주요 키워드: {keywords}.",
         "trends": "여러 논문에 공통으로 등장하는 키워드는 {keywords}입니다.",
         "trends_none": (
             "논문마다 초점이 달라 공통 키워드는 뚜렷하지 않습니다. 주요 키워드: {keywords}."
@@ -378,6 +380,8 @@ _FRAMES = {
     "en": {
         "themes": "The {n} {papers} in this category mainly deal with {keywords}.",
         "themes_none": "This category has {n} {papers}.",
+        "themes_one": "The one paper in this category deals with {keywords}.",
+        "trends_one": "Its keywords: {keywords}.",
         "trends": "Keywords shared across papers: {keywords}.",
         "trends_none": "The papers have no keyword in common. Main keywords: {keywords}.",
         "impact": "These works bring the following approaches to {category}: {text}",
@@ -434,12 +438,18 @@ def synthesize_category(
     shared = _shared_keywords(ordered)
     leading = [r.keywords[0] for r in ordered if r.keywords]
     theme_words = (shared + [k for k in leading if k not in shared])[:3]
+    # One paper shares nothing with others: its frames say so without a plural.
+    single = "_one" if n == 1 else ""
     if theme_words:
-        themes = frames["themes"].format(n=n, papers=_papers(n), keywords=", ".join(theme_words))
+        themes = frames["themes" + single].format(
+            n=n, papers=_papers(n), keywords=", ".join(theme_words)
+        )
     else:
         themes = frames["themes_none"].format(n=n, papers=_papers(n))
     if shared:
         trends = frames["trends"].format(keywords=", ".join(shared[:5]))
+    elif single and leading:
+        trends = frames["trends_one"].format(keywords=", ".join(leading[:5]))
     else:
         trends = frames["trends_none"].format(keywords=", ".join(leading[:5]) or "-")
 
