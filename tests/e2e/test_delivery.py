@@ -218,8 +218,9 @@ def test_ingest_run_twice_gives_one_digest_with_the_same_bytes(
 
     second = run_cli("--input", str(HF_FILE), state=state)
 
-    # Then the second run costs no LLM call and republishes the same bytes
+    # Then the second run costs no LLM call and republishes the same bytes, saying so
     assert first.code == second.code == 0
+    assert f"warning: replacing the digest of {DATE} (14 papers)" in second.stderr
     assert llm.calls == calls_first
     assert second.markdown().encode() == md1
     assert (second.digest_path.parent / f"paper_{DATE}.png").read_bytes() == png1

@@ -118,7 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         kept = ""
         if args.command in ("run", "redrive"):
-            kept = f"; what finished is kept in {args.state} (a new run reuses its summaries)"
+            kept = (
+                f"; what finished is kept in {args.state} (`paperdigest redrive` finishes "
+                "the run; a new run reuses its summaries)"
+            )
         print(f"interrupted{kept}", file=sys.stderr)
         return 130
 
@@ -153,11 +156,15 @@ def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         for error in result.get("errors", []):
             print(f"warning: source failed: {_user_names(error, named)}", file=err)
         if result.get("replaced") is not None:
-            print(
-                f"warning: replacing the digest of {result['date']} "
-                f"({result['replaced']} papers) with this run's",
-                file=err,
-            )
+            replaced = f"{result['date']} ({_papers(result['replaced'])})"
+            if result.get("replaced_digest"):
+                print(f"warning: replacing the digest of {replaced} with this run's", file=err)
+            else:
+                print(
+                    f"warning: the unfinished run of {replaced} starts again with this "
+                    "run's selection; finished summaries are reused",
+                    file=err,
+                )
         if result.get("mixed_days"):
             days = ", ".join(
                 f"{named.get(key, key)}: {day}" for key, day in sorted(result["mixed_days"].items())
@@ -193,12 +200,24 @@ def cmd_redrive(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         redriven = redrive(
             Store(), queues["PapersDLQ"], queues["PapersQueue"], session.region, args.date
         )
-        if not redriven.moved:
-            print("nothing to redrive: the dead-letter queue holds no work", file=err)
+        # Work an interrupted run left in the queue is finished too.
+        unfinished = [
+            run.date
+            for run in Store().unpublished_runs()
+            if (not args.date or run.date == args.date) and _queued(session)
+        ]
+        if not redriven.moved and not unfinished:
+            print("nothing to redrive: no dead-lettered or unfinished work", file=err)
             return 0
-        dates = sorted(set(redriven.papers) | set(redriven.categories))
-        noun = "message" if redriven.moved == 1 else "messages"
-        print(f"redriving {redriven.moved} {noun} of {', '.join(dates)}", file=err)
+        dates = sorted(set(redriven.papers) | set(redriven.categories) | set(unfinished))
+        if redriven.moved:
+            noun = "message" if redriven.moved == 1 else "messages"
+            print(f"redriving {redriven.moved} {noun} of {', '.join(dates)}", file=err)
+        if unfinished:
+            print(f"finishing the unfinished run of {', '.join(unfinished)}", file=err)
+        for date in dates:
+            # This command holds the state: leases in it were held by a command that ended.
+            Store().release_all(date)
         session.runner.drain()
         digests = [_published(session, date, args.out, log_path, err) for date in dates]
     for digest in digests:
@@ -421,6 +440,17 @@ def _published(session: Session, date: str, out: Path, log_path: Path, err: IO[s
             "the same run again reuses every summary"
         ) from exc
     return out / run.digest_key
+
+
+def _queued(session: Session) -> int:
+    """Messages waiting in the work queue."""
+    from paperdigest.aws import client
+
+    attributes = client("sqs", session.region).get_queue_attributes(
+        QueueUrl=session.stack.queues["PapersQueue"],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(value) for value in attributes.values())
 
 
 def _papers(count: int) -> str:

@@ -105,6 +105,7 @@ def run_ingest(request: IngestRequest) -> dict[str, Any]:
         "skipped": [s.describe() for s in outcome.skipped],
         "errors": outcome.errors,
         "replaced": outcome.replaced,
+        "replaced_digest": outcome.replaced_digest,
         "mixed_days": outcome.mixed_days,
     }
 

@@ -289,6 +289,11 @@ class Store:
             if run.ready_at is None and run.deadline_at is not None and run.deadline_at <= now
         ]
 
+    def unpublished_runs(self) -> list[RunItem]:
+        """Runs that have published no digest yet, oldest first."""
+        runs = RunItem.scan(RunItem.sk == RunItem.SK)
+        return sorted((run for run in runs if not run.digest_key), key=lambda r: r.date)
+
     def delete_run(self, date: str) -> int:
         """Delete every item of the run of ``date``; return how many were deleted."""
         items = list(_Item.query(_run_pk(date)))
@@ -650,6 +655,21 @@ class Store:
                 raise StorageError("cannot release lease") from exc
             return
         item.status, item.lease_owner = PENDING, None
+
+    def release_all(self, date: str) -> int:
+        """Give back every lease of the run of ``date``; return how many were held.
+
+        Only for a stack that one process owns (the local one, after an interrupted
+        command): a lease there can only belong to work that is no longer running.
+        """
+        held = [
+            item
+            for item in [*self.papers(date), *self.categories(date)]
+            if item.status == IN_PROGRESS and item.lease_owner
+        ]
+        for item in held:
+            self.release(item, item.lease_owner)
+        return len(held)
 
     def _finish(
         self, item: Any, model: Any, owner: str, actions: list[Any], paid: Paid | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -67,3 +68,25 @@ def test_ctrl_c_during_summarizing_stops_the_run_cleanly(tmp_path: Path) -> None
     items = [item for table in state["tables"].values() for item in table]
     assert {"S": "RUN#2024-09-24"} in [item["pk"] for item in items]
     assert len(state["queues"]["PapersQueue"]) == 14
+
+    # And redrive, with the endpoint answering, finishes the interrupted run
+    with FakeOpenAI() as fake:
+        env = {**os.environ, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake.base_url}
+        argv = [str(Path(sys.executable).parent / "paperdigest"), "redrive", "--root", str(REPO)]
+        argv += ["--state", str(tmp_path / "state"), "--out", str(tmp_path / "site")]
+        redrive = subprocess.run(
+            argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+
+    assert redrive.returncode == 0, redrive.stderr
+    assert "finishing the unfinished run of 2024-09-24" in redrive.stderr
+    digest = Path(redrive.stdout.strip().splitlines()[-1])
+    assert digest == tmp_path / "site" / "digests" / "2024-09-24" / "index.md"
+    assert digest.is_file()
+    # each paper asked once, though its message and a lease of the interrupted run were left
+    asked = [
+        re.search(r'<paper id="([^"]+)"', r.user_text).group(1)  # type: ignore[union-attr]
+        for r in fake.requests
+        if "category" in (r.schema or {}).get("properties", {})
+    ]
+    assert len(asked) == len(set(asked)) == 14

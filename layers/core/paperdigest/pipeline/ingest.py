@@ -62,6 +62,8 @@ class IngestOutcome:
     skipped: list[SkippedEntry]
     errors: list[str]
     replaced: int | None = None
+    # Whether the replaced run had published its digest (else it was unfinished).
+    replaced_digest: bool = False
     # The documents' announcement dates when they name more than one day.
     mixed_days: dict[str, str] = field(default_factory=dict)
 
@@ -188,6 +190,7 @@ def ingest(
         skipped=skipped,
         errors=collected.errors,
         replaced=stats.get("replaced_papers"),
+        replaced_digest=bool(previous and previous.digest_key),
         mixed_days=mixed_days,
     )
 
