@@ -6,7 +6,9 @@ import argparse
 import datetime as dt
 import fcntl
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -96,9 +98,35 @@ def _stack_options(parser: argparse.ArgumentParser, fresh: bool = True) -> None:
     parser.add_argument("--root", type=Path, help="the project folder (default: found upwards)")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, as from `kill` or a service manager: stopped as by Ctrl-C."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """While the command runs, SIGTERM stops it as Ctrl-C does, so what finished is saved."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = build_parser().parse_args(argv)
+    with _sigterm_stops():
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "run":
             return cmd_run(args, sys.stdout, sys.stderr)
@@ -115,15 +143,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DigestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         kept = ""
         if args.command in ("run", "redrive"):
             kept = (
                 f"; what finished is kept in {args.state} (`paperdigest redrive` finishes "
                 "the run; a new run reuses its summaries)"
             )
-        print(f"interrupted{kept}", file=sys.stderr)
-        return 130
+        terminated = isinstance(exc, Terminated)
+        print(f"{'terminated' if terminated else 'interrupted'}{kept}", file=sys.stderr)
+        return 143 if terminated else 130
 
 
 def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:

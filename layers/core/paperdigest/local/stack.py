@@ -84,7 +84,7 @@ class MotoServer:
     def start(self, timeout_s: float = 60.0) -> str:
         port = _free_port()
         self._process = subprocess.Popen(
-            [sys.executable, "-c", SERVER_MAIN, str(port)],
+            [sys.executable, "-c", SERVER_MAIN, str(port), str(os.getpid())],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             # Out of the terminal's process group: Ctrl-C stops the CLI, which stops this.
@@ -114,10 +114,13 @@ class MotoServer:
         reset_clients()
 
 
-# The server process: moto's own server, with the fixes below applied first.
+# The server process: moto's own server, with the fixes below applied first. It ends
+# itself when the command that started it is gone, even one killed without cleanup.
 SERVER_MAIN = """
 import sys
 from paperdigest.local import stack
+from paperdigest.local.orphans import exit_when_gone
+exit_when_gone(int(sys.argv[2]))
 from moto.server import main
 stack._receive_in_constant_time()
 stack._dispatch_without_rescanning()

@@ -59,14 +59,19 @@ def pool(
         max_workers=size,
         mp_context=context,
         initializer=_start,
-        initargs=(str(root), spec, environment, log_path),
+        initargs=(str(root), spec, environment, log_path, os.getpid()),
     )
 
 
-def _start(root: str, spec: Any, environment: dict[str, str], log_path: str | None) -> None:
+def _start(
+    root: str, spec: Any, environment: dict[str, str], log_path: str | None, owner: int
+) -> None:
     global _handler, _spec
     # Ctrl-C reaches the terminal's whole process group; the runner stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from paperdigest.local.orphans import exit_when_gone
+
+    exit_when_gone(owner)
     os.environ.clear()
     os.environ.update(environment)
     if log_path:
