@@ -19,6 +19,7 @@ from paperdigest.taxonomy import Taxonomy
 from tests.fakes.openai_server import (
     FakeOpenAI,
     RecordedRequest,
+    Reply,
     delayed,
     forbidden,
     insufficient_quota,
@@ -335,6 +336,37 @@ def test_fatal_errors_are_not_retried(
     with pytest.raises(LLMFatalError):
         make_summarizer().summarize_paper(papers[RACER], taxonomy)
 
+    assert fake_openai.calls == 1
+    assert sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "says"),
+    [
+        (Reply(404, "404 page not found"), "no chat completions endpoint at http://127.0.0.1:"),
+        (Reply(501, "Unsupported method ('POST')"), "does not serve chat completions (status 501"),
+        (model_not_found("gpt-4o-mini"), "model not found (status 404, model gpt-4o-mini at "),
+    ],
+    ids=["wrong-path", "no-post", "unknown-model"],
+)
+def test_an_endpoint_that_cannot_serve_is_named_and_not_retried(
+    fake_openai: FakeOpenAI,
+    make_summarizer: Make,
+    sleeps: list[float],
+    papers: dict[str, Paper],
+    taxonomy: Taxonomy,
+    reply: Reply,
+    says: str,
+) -> None:
+    # Given a base URL that points at a server, but not at an OpenAI-compatible API
+    fake_openai.script(reply)
+
+    with pytest.raises(LLMFatalError) as caught:
+        make_summarizer().summarize_paper(papers[RACER], taxonomy)
+
+    # Then the error names the URL asked, after one request and no wait
+    assert says in str(caught.value)
+    assert "/chat/completions" in str(caught.value)
     assert fake_openai.calls == 1
     assert sleeps == []
 

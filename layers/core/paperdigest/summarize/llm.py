@@ -497,6 +497,17 @@ class LLMSummarizer:
             raise LLMFatalError(
                 f"model endpoint refused the credentials (status {status})"
             ) from exc
+        if status == 404 and "model" not in text:
+            # Not an unknown model but no such path: the base URL is wrong.
+            raise LLMFatalError(
+                f"no chat completions endpoint at {exc.request.url} (status 404); "
+                "check the base URL (OPENAI_BASE_URL)"
+            ) from exc
+        if status in (501, 505):
+            raise LLMFatalError(
+                f"the endpoint does not serve chat completions (status {status} at "
+                f"{exc.request.url})"
+            ) from exc
         if status == 404:
             fallback = self.settings.fallback_model
             if fallback and self._model != fallback:
@@ -506,7 +517,9 @@ class LLMSummarizer:
                 )
                 self._model = fallback
                 return True
-            raise LLMFatalError(f"model not found (status 404, model {self._model})") from exc
+            raise LLMFatalError(
+                f"model not found (status 404, model {self._model} at {exc.request.url})"
+            ) from exc
         if status == 429 and "insufficient_quota" in (exc.code or "", exc.type or ""):
             raise LLMFatalError("model quota exhausted (status 429, insufficient_quota)") from exc
         if status == 429 or status >= 500 or status in (408, 409):
