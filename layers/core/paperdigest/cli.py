@@ -176,6 +176,8 @@ def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         if args.date:
             detail["date"] = args.date
         session.runner.warm_up()
+        if not args.input:
+            print("fetching the papers of the live sources ...", file=err)
         try:
             result = session.runner.ingest(detail)
         except DigestError as exc:

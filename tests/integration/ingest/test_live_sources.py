@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import httpx
 import pytest
 
-from paperdigest.errors import ConfigError
-from paperdigest.pipeline.ingest import collect_live
+from paperdigest.errors import ConfigError, SourceError
+from paperdigest.pipeline.ingest import Collected, collect_live, ingest
 from paperdigest.sources.config import SourcesConfig, load_sources
 from paperdigest.sources.fetch import Fetcher
 
@@ -96,3 +97,39 @@ def test_a_typo_in_the_sources_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("[arxiv_rss]\ncategoriez = ['cs.AI']\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="categoriez"):
         load_sources(path)
+
+
+def test_no_network_fails_fast_with_one_line_per_host() -> None:
+    # Given a machine where no host name resolves
+    def handle(request: httpx.Request) -> httpx.Response:
+        lookup = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        raise httpx.ConnectError(str(lookup), request=request) from lookup
+
+    waits: list[float] = []
+    fetcher = Fetcher(httpx.Client(transport=httpx.MockTransport(handle)), sleep=waits.append)
+    config = _config(arxiv_rss={"categories": ["cs.AI", "cs.LG", "cs.CV"]})
+    collected = collect_live(config, fetcher, "2024-09-24")
+
+    # When ingest is given nothing but these failures
+    with pytest.raises(SourceError) as caught:
+        ingest_nothing(collected)
+
+    # Then nothing waited, and the error names each host once and counts the rest
+    assert waits == []
+    message = str(caught.value)
+    assert message.count("is not known") == 2
+    assert "huggingface.co" in message and "rss.arxiv.org" in message
+    assert message.endswith("; 2 more on the same hosts not tried")
+
+
+def ingest_nothing(collected: Collected) -> None:
+    """Ingest that must fail before it touches the store or the queue."""
+    ingest(
+        collected,
+        store=None,  # type: ignore[arg-type]
+        queue=None,  # type: ignore[arg-type]
+        taxonomy=None,  # type: ignore[arg-type]
+        language="en",
+        max_papers=5,
+        config=_config(),
+    )

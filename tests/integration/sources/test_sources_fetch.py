@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -273,10 +274,10 @@ def test_transport_errors_are_retried(read_bytes: ReadBytes, clock: FakeClock) -
 def test_a_host_that_cannot_be_reached_is_not_asked_again(
     read_bytes: ReadBytes, clock: FakeClock
 ) -> None:
-    # Given no network to the RSS host (its name does not resolve); the HF host answers
+    # Given an RSS host that refuses connections; the HF host answers
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.host == "rss.arxiv.org":
-            raise httpx.ConnectError("[Errno -2] Name or service not known")
+            raise httpx.ConnectError("[Errno 111] Connection refused")
         return httpx.Response(200, content=read_bytes(STAT_RSS))
 
     server = FakeServer(answer)
@@ -294,6 +295,50 @@ def test_a_host_that_cannot_be_reached_is_not_asked_again(
     assert clock.sleeps == waited
     assert fetcher.hf_daily("2024-09-24").papers
     assert server.requests[-1].url.host == "huggingface.co"
+
+
+def test_a_host_name_that_does_not_resolve_fails_at_once(
+    read_bytes: ReadBytes, clock: FakeClock
+) -> None:
+    # Given no DNS for the RSS host, as on a machine without network
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "rss.arxiv.org":
+            lookup = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            raise httpx.ConnectError(str(lookup)) from lookup
+        return httpx.Response(200, content=read_bytes(STAT_RSS))
+
+    server = FakeServer(answer)
+    fetcher = _fetcher(server, clock)
+
+    # When its feeds are asked for
+    with pytest.raises(SourceError, match=r"rss\.arxiv\.org is not known: ConnectError"):
+        fetcher.arxiv_rss("cs.AI")
+    with pytest.raises(SourceError, match=r"not tried, rss\.arxiv\.org could not be reached"):
+        fetcher.arxiv_rss("cs.LG")
+
+    # Then one request was made and nothing waited for a retry
+    assert len(server.requests) == 1
+    assert clock.sleeps == []
+
+
+def test_a_name_lookup_that_may_succeed_later_is_retried(
+    read_bytes: ReadBytes, clock: FakeClock
+) -> None:
+    # Given a DNS server that fails once, then answers
+    answers: list[Exception | httpx.Response] = [
+        httpx.ConnectError("[Errno -3] Temporary failure in name resolution"),
+        httpx.Response(200, content=read_bytes(STAT_RSS)),
+    ]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        reply = answers.pop(0)
+        if isinstance(reply, Exception):
+            raise reply from socket.gaierror(socket.EAI_AGAIN, "Temporary failure")
+        return reply
+
+    parsed = _fetcher(FakeServer(answer), clock).arxiv_rss("stat")
+
+    assert parsed.papers and len(clock.sleeps) >= 1
 
 
 def test_id_lookup_goes_in_batches(read_bytes: ReadBytes, clock: FakeClock) -> None:

@@ -18,6 +18,7 @@ from paperdigest.messaging import WorkMessage, WorkQueue
 from paperdigest.models import Paper, ParsedInput, SkippedEntry
 from paperdigest.ranking import Ranked, rank, select
 from paperdigest.sources import merge_papers, parse_document
+from paperdigest.sources._common import NOT_TRIED
 from paperdigest.sources.config import SourcesConfig
 from paperdigest.storage import PaperItem, Store
 from paperdigest.taxonomy import Taxonomy
@@ -137,7 +138,7 @@ def ingest(
     case nothing is written.
     """
     if not collected.inputs:
-        raise SourceError("no source could be read: " + "; ".join(collected.errors))
+        raise SourceError(_none_read(collected.errors))
     skipped = [s for i in collected.inputs for s in i.skipped]
     for entry in skipped:
         logger.warning("entry skipped", extra={"entry": entry.describe()})
@@ -193,6 +194,14 @@ def ingest(
         replaced_digest=bool(previous and previous.digest_key),
         mixed_days=mixed_days,
     )
+
+
+def _none_read(errors: list[str]) -> str:
+    # A source on a host that already failed was not tried: one line per host is enough.
+    tried = [e for e in errors if NOT_TRIED not in e]
+    skipped = len(errors) - len(tried)
+    more = f"; {skipped} more on the same hosts not tried" if skipped else ""
+    return "no source could be read: " + "; ".join(tried) + more
 
 
 def _nothing_usable(skipped: list[SkippedEntry], shown: int = 5) -> str:

@@ -23,6 +23,10 @@ _WITHDRAWN_ABSTRACT = re.compile(
 )
 
 
+# Said of a document that was not fetched because its host had already failed.
+NOT_TRIED = "not tried"
+
+
 class Skip(Exception):
     """One entry cannot be used; ``reason`` says why. Caught by the reader loop only."""
 

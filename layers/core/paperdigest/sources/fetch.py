@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -21,6 +22,7 @@ import httpx
 from paperdigest import __version__
 from paperdigest.errors import SourceError
 from paperdigest.models import ParsedInput
+from paperdigest.sources._common import NOT_TRIED
 from paperdigest.sources._detect import parse_document
 from paperdigest.sources.merge import merge_papers
 from paperdigest.text import base_id
@@ -217,7 +219,7 @@ class Fetcher:
         host = httpx.URL(url).host
         if host in self._unreachable:
             reason = self._unreachable[host]
-            raise SourceError(f"{url}: not tried, {host} could not be reached: {reason}")
+            raise SourceError(f"{url}: {NOT_TRIED}, {host} could not be reached: {reason}")
         reason = ""
         cause: Exception | None = None
         for attempt in range(1, self._attempts + 1):
@@ -230,6 +232,10 @@ class Fetcher:
                 )
             except httpx.TransportError as exc:
                 reason, cause = f"{type(exc).__name__}: {exc}", exc
+                if _name_unknown(exc):
+                    # No retry brings a name that does not exist (or no DNS at all).
+                    self._unreachable[host] = reason
+                    raise SourceError(f"{url}: {host} is not known: {reason}") from exc
             else:
                 if response.status_code in _RETRY_STATUSES:
                     reason, cause = f"HTTP {response.status_code}", None
@@ -264,6 +270,16 @@ class Fetcher:
             if wait > 0:
                 self._sleep(wait)
         self._last_arxiv = self._clock()
+
+
+def _name_unknown(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from a host name that does not resolve (not a DNS hiccup)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return seen.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None))
+        seen = seen.__cause__ or seen.__context__
+    return "Name or service not known" in str(exc)
 
 
 def _page_check(start: int) -> Check:
