@@ -266,20 +266,20 @@ def cmd_eval(args: argparse.Namespace, out: IO[str]) -> int:
     taxonomy = load_taxonomy()
     path = args.golden or find_root(args.root) / "infra" / "golden" / "papers-2024-09-24.json"
     golden = load_golden(path, taxonomy)
-    results = [evaluate("rule-based", golden, lambda p: classify(p, taxonomy)[0])]
+    # The rule-based result is printed first: an LLM that fails cannot take it away.
+    _print_accuracy(evaluate("rule-based", golden, lambda p: classify(p, taxonomy)[0]), out)
     if os.environ.get("OPENAI_API_KEY"):
-        results.append(_evaluate_llm(golden, taxonomy))
-    for result in results:
-        for arxiv_id, expected, got in result.rows:
-            mark = "ok" if expected == got else "MISS"
-            print(f"{result.name:>12}  {arxiv_id:<12} {expected:<11} {got:<11} {mark}", file=out)
-        usage = f", {result.usage.total_tokens} tokens" if result.usage.calls else ""
-        print(
-            f"{result.name} accuracy: {result.correct}/{len(result.rows)}"
-            f" = {result.accuracy:.0%}{usage}",
-            file=out,
-        )
+        _print_accuracy(_evaluate_llm(golden, taxonomy), out)
     return 0
+
+
+def _print_accuracy(result: Any, out: IO[str]) -> None:
+    for arxiv_id, expected, got in result.rows:
+        mark = "ok" if expected == got else "MISS"
+        print(f"{result.name:>12}  {arxiv_id:<12} {expected:<11} {got:<11} {mark}", file=out)
+    usage = f", {result.usage.total_tokens} tokens" if result.usage.calls else ""
+    score = f"{result.correct}/{len(result.rows)} = {result.accuracy:.0%}"
+    print(f"{result.name} accuracy: {score}{usage}", file=out, flush=True)
 
 
 def _evaluate_llm(golden: list[Any], taxonomy: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paperdigest.cli import main
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, unauthorized
 
 
 def test_eval_prints_rule_based_and_llm_accuracy(
@@ -25,3 +25,20 @@ def test_eval_prints_rule_based_and_llm_accuracy(
     # Two of the six golden papers are Computer Vision, the first category.
     assert "llm:gpt-4o-mini accuracy: 2/6 = 33%, 900 tokens" in lines
     assert fake_openai.calls == 6
+
+
+def test_eval_keeps_the_rule_based_result_when_the_llm_fails(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an endpoint that refuses the key
+    fake_openai.default = lambda request: unauthorized("sk-eval-test")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-eval-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+
+    code = main(["eval"])
+
+    # Then the rule-based accuracy is printed, and the failure is one error line
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "rule-based accuracy: 6/6 = 100%" in captured.out.splitlines()
+    assert captured.err.strip().splitlines()[-1].startswith("error: model endpoint refused")
