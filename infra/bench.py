@@ -172,7 +172,7 @@ class Phases:
         if found:
             self.selected = int(found.group(1))
             self.ingested = time.perf_counter() - self.start
-        if "summarizing" in line and "100%" in line:
+        if re.search(r"papers? summarized in", line):
             self.summarized = time.perf_counter() - self.start
 
 

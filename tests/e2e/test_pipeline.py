@@ -53,6 +53,9 @@ def test_hugging_face_day_gives_a_reference_digest(run_cli) -> None:
     # Then a digest is published for the announcement date, with every paper once
     assert result.code == 0, result.stderr
     assert result.digest_path == result.out / "digests" / "2024-09-24" / "index.md"
+    # (stderr is not a terminal here: plain lines, no progress bar redrawn with \r)
+    assert "\r" not in result.stderr
+    assert re.search(r"^2024-09-24: 14 of 14 papers summarized in ", result.stderr, re.M)
     markdown = result.markdown()
     _assert_reference_structure(markdown, "2024-09-24", "요약", "출처")
     links = [m["link"] for m in source_lines(markdown)]

@@ -415,13 +415,20 @@ def _drain_with_progress(session: Session, date: str, selected: int, err: IO[str
     store = Store()
     run = store.get_run(date)
     deadline = float(run.deadline_at) - time.time() if run and run.deadline_at else 3600.0
-    with tqdm(total=selected, desc="summarizing", unit="paper", file=err) as bar:
+    started = time.monotonic()
+    # A bar for a terminal; a log or a pipe gets one line at the end instead.
+    live = err.isatty()
+    with tqdm(total=selected, desc="summarizing", unit="paper", file=err, disable=not live) as bar:
 
         def progress() -> None:
             bar.update(store.settled_count(date) - bar.n)
 
         session.runner.drain(on_batch=progress, deadline_s=max(deadline, 1.0))
         progress()
+    if not live:
+        settled = store.settled_count(date)
+        took = time.monotonic() - started
+        print(f"{date}: {settled} of {_papers(selected)} summarized in {took:.1f} s", file=err)
 
 
 def _sweep_if_overdue(session: Session, date: str, err: IO[str]) -> None:
