@@ -39,6 +39,20 @@ def _date(value: str) -> str:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value}") from exc
 
 
+def _digest_date(value: str) -> str:
+    """A digest's date: no later than tomorrow in UTC (the first time zone's today)."""
+    day = _date(value)
+    if dt.date.fromisoformat(day) > dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1):
+        raise argparse.ArgumentTypeError(f"a date in the future: {value}")
+    return day
+
+
+def _count(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"not a count of at least 1: {value}")
+    return int(value)
+
+
 def _port(value: str) -> int:
     port = int(value) if value.isdigit() else -1
     if not 0 <= port <= 65535:
@@ -60,10 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a source document (arXiv API Atom, arXiv RSS, Hugging Face daily papers "
         "JSON); repeatable. Without it the configured sources are fetched live.",
     )
-    run.add_argument("--date", type=_date, help="the digest's date (default: from the input)")
+    run.add_argument(
+        "--date", type=_digest_date, help="the digest's date (default: from the input)"
+    )
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the site is copied")
     run.add_argument("--language", choices=["ko", "en"], help="language of the digest")
-    run.add_argument("--max-papers", type=int, help="papers selected (default 15)")
+    run.add_argument("--max-papers", type=_count, help="papers selected (default 15)")
     _stack_options(run)
 
     status = commands.add_parser("status", help="print a run's counts")
@@ -158,8 +174,6 @@ def _main(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Ingest, summarize and publish once; print the Markdown digest's path last."""
     documents = [_read_input(path) for path in args.input]
-    if args.max_papers is not None and args.max_papers < 1:
-        raise DigestError("--max-papers must be at least 1")
 
     # Language and paper count are stack parameters, as with `sam deploy`.
     parameters = _llm_parameters()

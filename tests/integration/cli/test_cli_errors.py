@@ -140,3 +140,21 @@ def test_a_state_folder_without_a_stack_is_named_and_left_alone(tmp_path, capsys
         "`paperdigest run` makes one"
     )
     assert not typo.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--max-papers", "0", "not a count of at least 1: 0"),
+        ("--max-papers", "many", "not a count of at least 1: many"),
+        ("--date", "2099-01-01", "a date in the future: 2099-01-01"),
+        ("--date", "2024-13-01", "not a date (YYYY-MM-DD): 2024-13-01"),
+    ],
+)
+def test_a_bad_option_value_is_a_usage_error(tmp_path, capsys, option, value, says) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["run", "--input", str(HF_FILE), option, value, "--state", str(tmp_path / "s")])
+
+    assert stopped.value.code == 2
+    assert _error_line(capsys).endswith(f"argument {option}: {says}")
+    assert not (tmp_path / "s").exists()
