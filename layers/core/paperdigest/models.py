@@ -74,7 +74,8 @@ class ParsedInput:
     """What one source document yielded.
 
     ``kind`` is the detected format; ``announced`` the announcement date that the
-    document shows (``YYYY-MM-DD``) or "" when it shows none.
+    document shows (``YYYY-MM-DD``; for an arXiv API answer, the UTC day it was
+    served) or "" when it shows none.
     """
 
     kind: str

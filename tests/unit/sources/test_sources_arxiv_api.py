@@ -213,3 +213,26 @@ def test_one_broken_entry_is_skipped_and_the_rest_kept(
     assert [p.arxiv_id for p in parsed.papers] == ["2510.14827"]
     (skipped,) = parsed.skipped
     assert skipped.reason.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("name", "day"),
+    [
+        # served "2025-10-17T00:00:00-04:00": 04:00 UTC, the same day
+        (XIV_LEGACY, "2025-10-17"),
+        ("atom/arxiv-digest/all_nicotine_10entries_2026-07-17.xml", "2026-07-17"),
+    ],
+)
+def test_an_answer_is_dated_by_the_utc_day_it_was_served(
+    parse: Parse, name: str, day: str
+) -> None:
+    assert parse(name).announced == day
+
+
+def test_an_answer_without_a_readable_updated_has_no_day() -> None:
+    feed = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><updated>soon</updated>'
+        b"<id>https://arxiv.org/api/x</id></feed>"
+    )
+
+    assert parse_document(feed).announced == ""

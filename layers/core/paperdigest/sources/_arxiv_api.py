@@ -10,6 +10,7 @@ refuses entity expansion bombs, so no extra guard is needed for this input.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 
 from paperdigest.errors import SourceError
 from paperdigest.models import Paper, ParsedInput, SkippedEntry
@@ -49,8 +50,24 @@ def parse_api_feed(data: bytes) -> ParsedInput:
         kind=ARXIV_API,
         papers=papers,
         skipped=skipped,
+        announced=_served_day(root.findtext(f"{_ATOM}updated") or ""),
         total_results=int(total) if total.isdigit() else None,
     )
+
+
+def _served_day(raw: str) -> str:
+    """The UTC day of the feed's ``updated``: when arXiv served the answer.
+
+    The API announces nothing; the day of the answer dates a digest of it, so that a
+    saved answer makes the digest of its own day, not of the day it is read again.
+    """
+    try:
+        served = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        return ""
+    if served.tzinfo is None:
+        return served.date().isoformat()
+    return served.astimezone(UTC).date().isoformat()
 
 
 def raise_on_error_feed(entries: list[ET.Element]) -> None:
