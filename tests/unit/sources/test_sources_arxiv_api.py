@@ -223,9 +223,7 @@ def test_one_broken_entry_is_skipped_and_the_rest_kept(
         ("atom/arxiv-digest/all_nicotine_10entries_2026-07-17.xml", "2026-07-17"),
     ],
 )
-def test_an_answer_is_dated_by_the_utc_day_it_was_served(
-    parse: Parse, name: str, day: str
-) -> None:
+def test_an_answer_is_dated_by_the_utc_day_it_was_served(parse: Parse, name: str, day: str) -> None:
     assert parse(name).announced == day
 
 
