@@ -119,6 +119,30 @@ def scheduled_event(spec: FunctionSpec, detail: dict[str, Any], now: dt.datetime
     }
 
 
+# What Powertools' inject_lambda_context adds to every later log line of the service.
+_CONTEXT_KEYS = (
+    "function_name",
+    "function_memory_size",
+    "function_arn",
+    "function_request_id",
+    "cold_start",
+    "xray_trace_id",
+)
+
+
+def _forget_invocation() -> None:
+    """Drop the last in-process invocation's context keys from the service's logs.
+
+    In Lambda each function has processes of its own; here ingest and publish share
+    the runner's, so a line the runner logs later would carry their function's name.
+    """
+    from aws_lambda_powertools import Logger
+
+    Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "paperdigest")).remove_keys(
+        _CONTEXT_KEYS
+    )
+
+
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     """An SQS event as Lambda's event source mapping builds it from received messages."""
     return {
@@ -227,7 +251,10 @@ class Runner:
 
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
         spec = self._stack.functions[name]
-        return self.handler(name)(event, LambdaContext(spec.name, spec.timeout))
+        try:
+            return self.handler(name)(event, LambdaContext(spec.name, spec.timeout))
+        finally:
+            _forget_invocation()
 
     def function_with(self, predicate: Callable[[FunctionSpec], bool]) -> FunctionSpec:
         for spec in self._stack.functions.values():
