@@ -160,23 +160,30 @@ def test_embedded_summarizer_is_the_default_without_llm_settings(
 
 
 @pytest.mark.parametrize(
-    ("language", "themes", "trends"),
+    ("language", "starts"),
     [
-        ("en", "The one paper in this category deals with ", "Its keywords: "),
-        ("ko", "이 분야의 논문 1편은 ", "주요 키워드: "),
+        (
+            "en",
+            (
+                "The one paper in this category deals with ",
+                "Its keywords: ",
+                "This work brings ",
+                "The challenge the paper points out ",
+            ),
+        ),
+        ("ko", ("이 분야의 논문 1편은 ", "주요 키워드: ", "이 연구는 ", "이 논문이 짚은 과제는 ")),
     ],
 )
 def test_single_paper_synthesis_speaks_of_one_paper(
     cv_pair: tuple[list[Paper], list[PaperSummary]],
     taxonomy: Taxonomy,
     language: str,
-    themes: str,
-    trends: str,
+    starts: tuple[str, str, str, str],
 ) -> None:
     papers, records = cv_pair
 
     synthesis = synthesize_category(taxonomy.get("cv"), papers[:1], records[:1], language)
 
-    assert synthesis.themes.startswith(themes)
-    assert synthesis.trends.startswith(trends)
+    parts = (synthesis.themes, synthesis.trends, synthesis.impact, synthesis.outlook)
+    assert [part[: len(start)] for part, start in zip(parts, starts, strict=True)] == list(starts)
     assert records[0].keywords[0] in synthesis.trends

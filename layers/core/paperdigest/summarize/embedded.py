@@ -375,6 +375,8 @@ _FRAMES = {
         ),
         "impact": "이 연구들은 {category} 분야에 다음과 같은 접근을 제시합니다: {text}",
         "outlook": "논문들이 짚은 과제는 앞으로의 연구 방향을 보여 줍니다: {text}",
+        "impact_one": "이 연구는 {category} 분야에 다음과 같은 접근을 제시합니다: {text}",
+        "outlook_one": "이 논문이 짚은 과제는 앞으로의 연구 방향을 보여 줍니다: {text}",
         "join": " / ",
     },
     "en": {
@@ -386,6 +388,10 @@ _FRAMES = {
         "trends_none": "The papers have no keyword in common. Main keywords: {keywords}.",
         "impact": "These works bring the following approaches to {category}: {text}",
         "outlook": "The challenges the papers point out suggest where research goes next: {text}",
+        "impact_one": "This work brings the following approach to {category}: {text}",
+        "outlook_one": (
+            "The challenge the paper points out suggests where research goes next: {text}"
+        ),
         "join": " / ",
     },
 }
@@ -460,8 +466,10 @@ def synthesize_category(
     ]
     methods = [r.method for r in ordered[:2] if r.method]
     problems = [r.problem for r in ordered[:2] if r.problem]
-    impact = frames["impact"].format(category=category.name, text=frames["join"].join(methods))
-    outlook = frames["outlook"].format(text=frames["join"].join(problems))
+    impact = frames["impact" + single].format(
+        category=category.name, text=frames["join"].join(methods)
+    )
+    outlook = frames["outlook" + single].format(text=frames["join"].join(problems))
     return CategorySynthesis(
         category=category.id,
         themes=themes,
