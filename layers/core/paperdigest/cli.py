@@ -246,11 +246,8 @@ def cmd_redrive(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             Store(), queues["PapersDLQ"], queues["PapersQueue"], session.region, args.date
         )
         # Work an interrupted run left in the queue is finished too.
-        unfinished = [
-            run.date
-            for run in Store().unpublished_runs()
-            if (not args.date or run.date == args.date) and _queued(session)
-        ]
+        waiting = Store().unpublished_runs() if _queued(session) else []
+        unfinished = [run.date for run in waiting if not args.date or run.date == args.date]
         if not redriven.moved and not unfinished:
             print("nothing to redrive: no dead-lettered or unfinished work", file=err)
             return 0
