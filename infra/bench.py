@@ -172,7 +172,7 @@ class Phases:
         if found:
             self.selected = int(found.group(1))
             self.ingested = time.perf_counter() - self.start
-        if re.search(r"papers? summarized in", line):
+        if re.search(r"papers? summarized(, \d+ failed)? in ", line):
             self.summarized = time.perf_counter() - self.start
 
 

@@ -194,6 +194,7 @@ def test_an_endpoint_failing_every_call_publishes_nothing_and_says_why(
     error = second.stderr.strip().splitlines()[-1]
     assert error.startswith(f"error: none of the {PAPERS} papers of 2024-09-25 could be summarized")
     assert "LLMError" in error and "paperdigest redrive" in error
+    assert f"2024-09-25: 0 of {PAPERS} papers summarized, {PAPERS} failed in " in second.stderr
     assert not (first.out / "digests" / "2024-09-25").exists()
     assert (first.out / "latest.md").read_bytes() == latest
     # And once the endpoint is back, a redrive finishes the run from the saved state
@@ -289,7 +290,9 @@ def test_token_budget_is_enforced_before_calls(run_cli, llm, figures, monkeypatc
     assert llm.calls == 2
     markdown = result.markdown()
     assert len(source_lines(markdown)) == PAPERS
-    assert "내장 요약기가 작성했습니다" in markdown  # the sections say who wrote them
+    # the sections say who wrote them, and why: the budget, not a rejected answer
+    assert "토큰 한도에 도달해 이 요약은 내장 요약기가 작성했습니다" in markdown
+    assert "LLM 응답을 쓸 수 없어" not in markdown
     record = result.run_record(DATE)
     assert 3000 < int(record["reserved_tokens"]["N"]) <= 4000  # type: ignore[index]
     figures.append(f"token budget 4,000: {llm.calls} LLM calls, the rest embedded and marked")

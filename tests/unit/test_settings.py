@@ -32,6 +32,9 @@ def test_valid_environment_has_no_problem(environment: pytest.MonkeyPatch) -> No
         ("OPENAI_BASE_URL", "notaurl", "http:// or https:// URL"),
         ("OPENAI_BASE_URL", "ftp://host/v1", "http:// or https:// URL"),
         ("MAX_PAPERS", "0", "greater than or equal to 1"),
+        ("LLM_TIMEOUT_S", "-5", "greater than 0"),
+        ("LLM_TIMEOUT_S", "nan", "finite number"),
+        ("LLM_MAX_RETRIES", "-1", "greater than or equal to 1"),
     ],
 )
 def test_each_bad_variable_is_named_with_its_value_and_why(

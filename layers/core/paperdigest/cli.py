@@ -220,7 +220,7 @@ def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                 file=err,
             )
         for skipped in result.get("skipped", []):
-            print(f"warning: entry skipped: {skipped}", file=err)
+            print(f"warning: entry skipped: {_user_names(skipped, named)}", file=err)
         if result["status"] == "quiet":
             print(f"quiet day: {result['reason']}; nothing published", file=out)
             return 0
@@ -294,11 +294,16 @@ def _print_accuracy(result: Any, out: IO[str]) -> None:
 
 
 def _evaluate_llm(golden: list[Any], taxonomy: Any) -> Any:
+    from pydantic import ValidationError
+
     from paperdigest.engines import make_engine
     from paperdigest.evaluate import evaluate
-    from paperdigest.settings import SummarizeSettings
+    from paperdigest.settings import SummarizeSettings, describe
 
-    settings = SummarizeSettings(table_name="-", bucket_name="-")  # storage is not used
+    try:
+        settings = SummarizeSettings(table_name="-", bucket_name="-")  # storage is not used
+    except ValidationError as exc:
+        raise DigestError("invalid setting: " + "; ".join(describe(exc))) from exc
     engine = make_engine(settings)
     records = {}
 
@@ -421,7 +426,7 @@ def _check_folder(path: Path, option: str) -> None:
 def _drain_with_progress(session: Session, date: str, selected: int, err: IO[str]) -> None:
     from tqdm import tqdm
 
-    from paperdigest.storage import Store
+    from paperdigest.storage import DONE, FAILED, Store
 
     store = Store()
     run = store.get_run(date)
@@ -437,9 +442,14 @@ def _drain_with_progress(session: Session, date: str, selected: int, err: IO[str
         session.runner.drain(on_batch=progress, deadline_s=max(deadline, 1.0))
         progress()
     if not live:
-        settled = store.settled_count(date)
+        statuses = [item.status for item in store.papers(date)]
+        done, failed = statuses.count(DONE), statuses.count(FAILED)
         took = time.monotonic() - started
-        print(f"{date}: {settled} of {_papers(selected)} summarized in {took:.1f} s", file=err)
+        failures = f", {failed} failed" if failed else ""
+        print(
+            f"{date}: {done} of {_papers(selected)} summarized{failures} in {took:.1f} s",
+            file=err,
+        )
 
 
 def _sweep_if_overdue(session: Session, date: str, err: IO[str]) -> None:

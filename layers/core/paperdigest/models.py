@@ -110,8 +110,9 @@ class PaperSummary:
     """The structured record written for one paper.
 
     ``category`` is a taxonomy id. ``engine`` says what wrote the record:
-    ``embedded`` or ``llm:<model>``; ``fallback`` is true when an LLM answer was
-    rejected and the embedded summarizer stood in.
+    ``embedded`` or ``llm:<model>``; ``fallback`` is true when the embedded
+    summarizer stood in for the LLM, because its answer was rejected or, with
+    ``fallback_reason`` ``budget``, because the run's token budget was spent.
     """
 
     arxiv_id: str
@@ -125,6 +126,7 @@ class PaperSummary:
     engine: str
     fallback: bool = False
     usage: Usage = field(default_factory=Usage)
+    fallback_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -146,7 +148,10 @@ class Finding:
 
 @dataclass(slots=True)
 class CategorySynthesis:
-    """The five-part synthesis of one category, written from its papers' records."""
+    """The five-part synthesis of one category, written from its papers' records.
+
+    ``fallback`` and ``fallback_reason`` mean what they mean in ``PaperSummary``.
+    """
 
     category: str
     themes: str
@@ -157,6 +162,7 @@ class CategorySynthesis:
     engine: str
     fallback: bool = False
     usage: Usage = field(default_factory=Usage)
+    fallback_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -51,11 +51,12 @@ class SummarizeSettings(CommonSettings):
     openai_base_url: str = ""
     openai_model: str = "gpt-4o-mini"
     openai_fallback_model: str = ""
-    llm_timeout_s: float = 60.0
-    llm_max_retries: int = 3
+    llm_timeout_s: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+    llm_max_retries: int = Field(default=3, ge=1)
+    # 0: no budget.
     max_run_tokens: int = Field(default=0, ge=0)
-    max_receive_count: int = 5
-    lease_seconds: int = 300
+    max_receive_count: int = Field(default=5, ge=1)
+    lease_seconds: int = Field(default=300, ge=1)
 
     @field_validator("openai_base_url")
     @classmethod
@@ -95,11 +96,17 @@ def environment_problems() -> list[str]:
         try:
             model()  # type: ignore[call-arg]
         except ValidationError as exc:
-            for error in exc.errors():
-                name = str(error["loc"][0]).upper() if error["loc"] else model.__name__
-                line = f"{name}={error.get('input')!r}: {error['msg']}"
-                if error["type"] == "missing":
-                    line = f"{name} is not set"
-                if line not in problems:
-                    problems.append(line)
+            problems.extend(p for p in describe(exc) if p not in problems)
     return problems
+
+
+def describe(exc: ValidationError) -> list[str]:
+    """One line per setting ``exc`` rejects: the variable, its value and why."""
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]).upper() if error["loc"] else exc.title
+        if error["type"] == "missing":
+            lines.append(f"{name} is not set")
+        else:
+            lines.append(f"{name}={error.get('input')!r}: {error['msg']}")
+    return lines

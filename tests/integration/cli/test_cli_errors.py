@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,18 @@ def test_a_bad_option_value_is_a_usage_error(tmp_path, capsys, option, value, sa
     assert stopped.value.code == 2
     assert _error_line(capsys).endswith(f"argument {option}: {says}")
     assert not (tmp_path / "s").exists()
+
+
+def test_a_skipped_entry_is_named_by_the_path_the_user_gave(tmp_path, capsys) -> None:
+    # Given the real day file with one paper whose link names no arXiv id
+    document = json.loads(HF_FILE.read_text(encoding="utf-8"))
+    document["papers"][0]["url"] = document["papers"][0]["pdf_url"] = "https://example.org/zzz"
+    given = tmp_path / "day.json"
+    given.write_text(json.dumps(document), encoding="utf-8")
+    argv = ["run", "--input", str(given), "--max-papers", "2", "--out", str(tmp_path / "site")]
+
+    code = main([*argv, "--state", str(tmp_path / "s"), "--root", str(REPO)])
+
+    assert code == 0
+    (warning,) = [x for x in capsys.readouterr().err.splitlines() if "entry skipped" in x]
+    assert warning.startswith(f"warning: entry skipped: {given}: entry 1: ")

@@ -42,3 +42,19 @@ def test_eval_keeps_the_rule_based_result_when_the_llm_fails(
     assert code == 1
     assert "rule-based accuracy: 6/6 = 100%" in captured.out.splitlines()
     assert captured.err.strip().splitlines()[-1].startswith("error: model endpoint refused")
+
+
+def test_eval_names_an_invalid_llm_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-eval-test")
+    monkeypatch.setenv("LLM_TIMEOUT_S", "-5")
+
+    code = main(["eval"])
+
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "rule-based accuracy: 6/6 = 100%" in captured.out.splitlines()
+    assert captured.err.strip().splitlines() == [
+        "error: invalid setting: LLM_TIMEOUT_S='-5': Input should be greater than 0"
+    ]

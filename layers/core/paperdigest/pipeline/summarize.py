@@ -302,6 +302,10 @@ class SummarizeService:
 CALL_OVERHEAD_TOKENS = 1500
 
 
+# The fallback reason of a record written because the run's token budget was spent.
+BUDGET = "budget"
+
+
 class _BudgetFallback:
     """The embedded summarizer standing in for the LLM, its records marked as fallbacks."""
 
@@ -311,12 +315,12 @@ class _BudgetFallback:
 
     def summarize_paper(self, *args: Any, **kwargs: Any) -> PaperSummary:
         summary = self._embedded.summarize_paper(*args, **kwargs)
-        summary.fallback = True
+        summary.fallback, summary.fallback_reason = True, BUDGET
         return summary
 
     def synthesize_category(self, *args: Any, **kwargs: Any) -> CategorySynthesis:
         synthesis = self._embedded.synthesize_category(*args, **kwargs)
-        synthesis.fallback = True
+        synthesis.fallback, synthesis.fallback_reason = True, BUDGET
         return synthesis
 
 

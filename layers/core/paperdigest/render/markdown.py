@@ -45,6 +45,7 @@ class Labels:
     no_summary: str
     no_text: str
     fallback_note: str
+    budget_note: str
     failed_heading: str
     failed_intro: str
     failed_mark: str
@@ -68,6 +69,7 @@ LABELS: dict[str, Labels] = {
         no_summary="_요약을 만들지 못했습니다._",
         no_text="_내용이 없습니다._",
         fallback_note="_LLM 응답을 쓸 수 없어 이 요약은 내장 요약기가 작성했습니다._",
+        budget_note="_실행의 토큰 한도에 도달해 이 요약은 내장 요약기가 작성했습니다._",
         failed_heading="요약 실패",
         failed_intro="다음 논문은 요약하지 못했습니다.",
         failed_mark="**요약 실패**",
@@ -90,6 +92,9 @@ LABELS: dict[str, Labels] = {
         no_text="_Nothing was written._",
         fallback_note=(
             "_The model's answer could not be used; the embedded summarizer wrote this summary._"
+        ),
+        budget_note=(
+            "_The run's token budget was spent; the embedded summarizer wrote this summary._"
         ),
         failed_heading="Not summarized",
         failed_intro="These papers could not be summarized.",
@@ -159,7 +164,8 @@ def _section_blocks(section: Section, labels: Labels) -> list[str]:
         blocks.append(labels.no_summary)
     else:
         if synthesis.fallback:
-            blocks.append(labels.fallback_note)
+            budget = synthesis.fallback_reason == "budget"
+            blocks.append(labels.budget_note if budget else labels.fallback_note)
         titles = {paper.arxiv_id: paper.title for paper in section.papers}
         parts = [
             (labels.themes, _prose(synthesis.themes, labels)),

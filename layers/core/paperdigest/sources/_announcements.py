@@ -67,7 +67,7 @@ def _paper(item: Any) -> Paper:
     try:
         arxiv_id, version = base_id(raw_id)
     except SourceError as exc:
-        raise Skip(f"unrecognised id {raw_id[:80]!r}", raw_id) from exc
+        raise Skip(f"unrecognised id {raw_id[:80]!r}") from exc
     if not version and match:
         version = _version_of(match["id"], arxiv_id)
     label = arxiv_id + version

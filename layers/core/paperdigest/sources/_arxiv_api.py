@@ -90,7 +90,7 @@ def _paper(entry: ET.Element) -> Paper:
     try:
         arxiv_id, version = base_id(raw_id)
     except SourceError as exc:
-        raise Skip(f"unrecognised id {raw_id[:80]!r}", raw_id) from exc
+        raise Skip(f"unrecognised id {raw_id[:80]!r}") from exc
     label = arxiv_id + version
 
     title = normalise(entry.findtext(f"{_ATOM}title") or "")

@@ -127,7 +127,7 @@ def _arxiv_id(raw: Any) -> str:
     try:
         return base_id(raw)[0]
     except SourceError as exc:
-        raise Skip(f"unrecognised id {raw[:80]!r}", raw) from exc
+        raise Skip(f"unrecognised id {raw[:80]!r}") from exc
 
 
 def _title(raw: Any, arxiv_id: str) -> str:
