@@ -171,7 +171,10 @@ def test_embedded_summarizer_is_the_default_without_llm_settings(
                 "The challenge the paper points out ",
             ),
         ),
-        ("ko", ("이 분야의 논문 1편은 ", "주요 키워드: ", "이 연구는 ", "이 논문이 짚은 과제는 ")),
+        (
+            "ko",
+            ("이 분야의 논문 1편은 ", "주요 키워드: ", "이 연구는 ", "이 논문이 짚은 과제는 "),
+        ),
     ],
 )
 def test_single_paper_synthesis_speaks_of_one_paper(
